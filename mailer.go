@@ -1,0 +1,40 @@
+package authkit
+
+import "context"
+
+// MessageKind names the purpose of a message the kit sends.
+type MessageKind string
+
+// The kinds of message the kit sends.
+const (
+	MessageVerifyEmail     MessageKind = "verify_email"
+	MessageResetPassword   MessageKind = "reset_password"
+	MessagePasswordChanged MessageKind = "password_changed"
+)
+
+// Message is one email, rendered and ready to send.
+type Message struct {
+	// Kind says which of the kit's messages this is.
+	Kind MessageKind
+	// To is the recipient's address.
+	To string
+	// Subject is the subject line, plain text (not yet encoded).
+	Subject string
+	// Text is the plain-text body; HTML the HTML body. Either may be empty,
+	// but not both.
+	Text string
+	HTML string
+}
+
+// Mailer sends messages. Send must honour ctx and return an error if the
+// message was not accepted for delivery; the kit retries failed sends.
+// Implementations must be safe for concurrent use.
+type Mailer interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// MailerFunc adapts an ordinary function to the Mailer interface.
+type MailerFunc func(ctx context.Context, m Message) error
+
+// Send calls f(ctx, m).
+func (f MailerFunc) Send(ctx context.Context, m Message) error { return f(ctx, m) }

@@ -1,0 +1,185 @@
+package authkit
+
+import (
+	"context"
+	"time"
+)
+
+// User is an account as the Store keeps it.
+type User struct {
+	// ID is the user's identifier, a random UUID (version 4) in text form.
+	ID string
+	// Email is the normalized address: trimmed and lower-cased (see
+	// NormalizeEmail). Stores compare it case-insensitively as well.
+	Email string
+	// DisplayName is the name shown to people; the local part of the email
+	// when none was given at registration.
+	DisplayName string
+	// PasswordHash is the encoded hash from the PasswordHasher (bcrypt's
+	// modular crypt format by default).
+	PasswordHash string
+	// Active is false for a disabled account, which can neither log in nor
+	// use tokens issued before it was disabled.
+	Active bool
+	// EmailVerified is true once the user proved they receive mail at Email.
+	EmailVerified bool
+	// TokenVersion is copied into every access token. Raising it makes every
+	// access token issued before invalid wherever the user is loaded.
+	TokenVersion int64
+	// CreatedAt and UpdatedAt are UTC.
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// UserUpdate is a change to one user that Store.UpdateUser applies
+// atomically: either all of it is written, or none of it. Nil fields are
+// left as they are.
+type UserUpdate struct {
+	// PasswordHash, when set, replaces the stored hash.
+	PasswordHash *string
+	// IfPasswordHash, when non-empty, makes the whole update conditional on
+	// the stored hash being exactly this value (a compare-and-swap). If it is
+	// not, nothing is written and UpdateUser returns ErrConflict.
+	IfPasswordHash string
+	// DisplayName, when set, replaces the display name.
+	DisplayName *string
+	// Active, when set, enables or disables the account.
+	Active *bool
+	// EmailVerified, when set, replaces the verified flag.
+	EmailVerified *bool
+	// BumpTokenVersion adds one to TokenVersion.
+	BumpTokenVersion bool
+	// EndSessions deletes every session of the user except KeepSession (when
+	// non-empty), in the same atomic step as the rest of the update.
+	EndSessions bool
+	// KeepSession names the one session EndSessions spares.
+	KeepSession string
+	// UpdatedAt is written to the user's UpdatedAt.
+	UpdatedAt time.Time
+}
+
+// TokenPurpose says what a one-time token is for. A token is only ever
+// accepted for the purpose it was made for.
+type TokenPurpose string
+
+// The purposes of one-time tokens.
+const (
+	PurposeVerifyEmail   TokenPurpose = "verify_email"
+	PurposeResetPassword TokenPurpose = "reset_password"
+)
+
+// OneTimeToken is a single-use token as stored: only the SHA-256 of the
+// secret the user receives is kept.
+type OneTimeToken struct {
+	// Hash is the lower-case hex SHA-256 of the token the user holds.
+	Hash    string
+	UserID  string
+	Purpose TokenPurpose
+	// CreatedAt and ExpiresAt are UTC. The Authenticator, not the Store,
+	// decides what expiry means.
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// UsedAt is the zero time until the token is consumed.
+	UsedAt time.Time
+}
+
+// Session is one signed-in device: the server side of a refresh token.
+type Session struct {
+	// ID is a random UUID; access tokens carry it as the "sid" claim.
+	ID     string
+	UserID string
+	// RefreshHash is the lower-case hex SHA-256 of the refresh secret that
+	// is valid now.
+	RefreshHash string
+	// PreviousHash is the hash of the refresh secret spent by the last
+	// rotation, kept to recognize its reuse; empty before the first rotation.
+	PreviousHash string
+	// RotatedAt is when PreviousHash was spent; zero before the first rotation.
+	RotatedAt time.Time
+	// CreatedAt, LastUsedAt and ExpiresAt are UTC. ExpiresAt is when the
+	// current refresh secret stops working.
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	ExpiresAt  time.Time
+	// UserAgent and ClientAddr describe the client that signed in.
+	UserAgent  string
+	ClientAddr string
+}
+
+// Store keeps users, one-time tokens and sessions. It is persistence only:
+// it applies no policy, decides no expiry and normalizes nothing. Every method
+// must be safe for concurrent use, including from several processes sharing
+// one database, and must honour ctx. Methods take and return values, never
+// pointers into the Store's own memory.
+//
+// The storetest package holds the conformance suite that every
+// implementation must pass.
+type Store interface {
+	// CreateUser inserts u. It returns ErrAlreadyExists if a user with the
+	// same ID, or with an email equal to u.Email ignoring case, exists. Under
+	// concurrency exactly one of several creations of the same email succeeds.
+	CreateUser(ctx context.Context, u User) error
+
+	// UserByID returns the user with id, or ErrNotFound.
+	UserByID(ctx context.Context, id string) (User, error)
+
+	// UserByEmail returns the user whose email equals email ignoring case,
+	// or ErrNotFound.
+	UserByEmail(ctx context.Context, email string) (User, error)
+
+	// UpdateUser applies upd to the user with id atomically and returns the
+	// user as it is afterwards. It returns ErrNotFound if there is no such
+	// user, and ErrConflict if upd.IfPasswordHash is set and does not match.
+	UpdateUser(ctx context.Context, id string, upd UserUpdate) (User, error)
+
+	// CreateToken inserts t. It returns ErrAlreadyExists if a token with the
+	// same hash exists.
+	CreateToken(ctx context.Context, t OneTimeToken) error
+
+	// ConsumeToken marks the unused token with hash and purpose as used at
+	// now and returns it (with UsedAt set). Of several concurrent calls for one
+	// token exactly one succeeds; the others, and any call for a token that is
+	// unknown, already used or of another purpose, get ErrNotFound. Expiry is
+	// not checked.
+	ConsumeToken(ctx context.Context, hash string, purpose TokenPurpose, now time.Time) (OneTimeToken, error)
+
+	// Token returns the token with hash, used or not, or ErrNotFound.
+	Token(ctx context.Context, hash string) (OneTimeToken, error)
+
+	// DeleteUserTokens deletes every token of the user with the purpose,
+	// used or not. It is not an error if there are none.
+	DeleteUserTokens(ctx context.Context, userID string, purpose TokenPurpose) error
+
+	// DeleteExpiredTokens deletes every token that expired before before and
+	// returns how many it deleted.
+	DeleteExpiredTokens(ctx context.Context, before time.Time) (int64, error)
+
+	// CreateSession inserts s. It returns ErrAlreadyExists if a session with
+	// the same ID exists.
+	CreateSession(ctx context.Context, s Session) error
+
+	// Session returns the session with id, or ErrNotFound.
+	Session(ctx context.Context, id string) (Session, error)
+
+	// UserSessions returns every session of the user, oldest first; an empty
+	// slice when there are none.
+	UserSessions(ctx context.Context, userID string) ([]Session, error)
+
+	// RotateSession replaces the refresh secret of session id, as one atomic
+	// compare-and-swap: if the stored RefreshHash equals oldHash, it moves it
+	// to PreviousHash, stores newHash, sets RotatedAt and LastUsedAt to now
+	// and ExpiresAt to expires, and returns the session as it is afterwards.
+	// It returns ErrNotFound if there is no such session and ErrConflict if
+	// the stored hash differs, so of several concurrent rotations from one
+	// hash exactly one succeeds.
+	RotateSession(ctx context.Context, id, oldHash, newHash string, now, expires time.Time) (Session, error)
+
+	// DeleteSession deletes session id if it belongs to userID. It returns
+	// ErrNotFound if there is no such session of that user.
+	DeleteSession(ctx context.Context, userID, id string) error
+
+	// DeleteExpiredSessions deletes every session whose ExpiresAt is before
+	// now and, when idleBefore is not zero, every session last used before
+	// idleBefore. It returns how many it deleted.
+	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int64, error)
+}
