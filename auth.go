@@ -1,0 +1,599 @@
+package authkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Authenticator runs the authentication flows over a Store and a Mailer.
+// It is safe for concurrent use. Create it with New and stop it with Close,
+// which drains the mail queue.
+type Authenticator struct {
+	cfg       Config
+	store     Store
+	keys      *keyring
+	hasher    PasswordHasher
+	hashSlots chan struct{}
+	dummyHash string
+	templates Templates
+	mail      *postOffice
+}
+
+// New checks cfg, fills in its defaults and returns a ready Authenticator,
+// with its mail workers running. Every error wraps ErrConfig.
+func New(cfg Config) (*Authenticator, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	a := &Authenticator{cfg: c, store: c.Store, templates: c.Templates.merged()}
+	if a.keys, err = newKeyring(c); err != nil {
+		return nil, err
+	}
+	a.hasher = c.PasswordHasher
+	if a.hasher == nil {
+		if c.BcryptCost < 4 || c.BcryptCost > 31 {
+			return nil, configError("BcryptCost must be between 4 and 31")
+		}
+		a.hasher = BcryptHasher{Cost: c.BcryptCost}
+	}
+	// Logins with an unknown email verify against this hash, so that they
+	// cost the same as a wrong password.
+	secret, err := newSecret()
+	if err != nil {
+		return nil, err
+	}
+	if a.dummyHash, err = a.hasher.Hash(secret); err != nil {
+		return nil, fmt.Errorf("authkit: new: %w", err)
+	}
+	a.hashSlots = make(chan struct{}, c.MaxConcurrentHashes)
+	a.mail = newPostOffice(a)
+	return a, nil
+}
+
+// Close stops accepting mail and waits until the queued messages are
+// delivered or ctx ends; in that case it abandons the rest and returns an
+// error that says how many were lost and wraps ctx.Err(). The Authenticator
+// must not be used for flows that send mail after Close.
+func (a *Authenticator) Close(ctx context.Context) error {
+	return a.mail.close(ctx)
+}
+
+// now returns the current time as the kit stores it: UTC, to the microsecond.
+func (a *Authenticator) now() time.Time {
+	return a.cfg.Now().UTC().Truncate(time.Microsecond)
+}
+
+// Tokens is what a successful register, login or refresh returns.
+type Tokens struct {
+	// AccessToken is the signed JWT to send as "Authorization: Bearer …".
+	AccessToken string
+	// ExpiresIn is how long AccessToken lives.
+	ExpiresIn time.Duration
+	// RefreshToken is the opaque secret that Refresh takes to issue new
+	// tokens. It is valid once: every refresh returns a new one.
+	RefreshToken string
+	// RefreshExpiresAt is when RefreshToken stops working.
+	RefreshExpiresAt time.Time
+	// SessionID names the session, as in the access token's "sid" claim.
+	SessionID string
+	// User is the signed-in user.
+	User User
+}
+
+// Registration is the input of Register.
+type Registration struct {
+	Email    string
+	Password string
+	// DisplayName is optional; if empty, the part of Email before the "@".
+	DisplayName string
+}
+
+// Messages of input validation, in the seed design's (Django REST
+// Framework's) wording.
+const (
+	msgInvalidEmail = "Enter a valid email address."
+	msgTooLong255   = "Ensure this field has no more than 255 characters."
+)
+
+const (
+	maxEmailLength       = 254
+	maxDisplayNameLength = 255
+)
+
+// checkEmail validates an already normalized email.
+func checkEmail(v *ValidationError, field, email string) {
+	switch {
+	case email == "":
+		v.add(field, msgRequired)
+	case !validEmail(email):
+		v.add(field, msgInvalidEmail)
+	}
+}
+
+// validEmail accepts a bare addr-spec with a dotted domain, as a sign-up
+// form would: no display name, no comments, no white space.
+func validEmail(email string) bool {
+	if len(email) > maxEmailLength || strings.ContainsAny(email, " \t\r\n<>()\",;\\") {
+		return false
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || a.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(email, '@')
+	domain := email[at+1:]
+	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}
+
+// Register creates an account, queues the verification email and signs the
+// new user in. It returns a *ValidationError (wrapping ErrInvalidInput) for
+// bad input and ErrEmailTaken if the normalized email is registered.
+func (a *Authenticator) Register(ctx context.Context, r Registration, c Client) (Tokens, error) {
+	email := NormalizeEmail(r.Email)
+	name := strings.TrimSpace(r.DisplayName)
+	v := &ValidationError{}
+	checkEmail(v, "email", email)
+	a.checkPassword(v, "password", r.Password)
+	if utf8.RuneCountInString(name) > maxDisplayNameLength || !utf8.ValidString(name) {
+		v.add("display_name", msgTooLong255)
+	}
+	if err := v.err(); err != nil {
+		return Tokens{}, err
+	}
+	if name == "" {
+		name = email[:strings.LastIndexByte(email, '@')]
+	}
+	hash, err := a.hashPassword(ctx, r.Password)
+	if err != nil {
+		return Tokens{}, err
+	}
+	id, err := newID()
+	if err != nil {
+		return Tokens{}, err
+	}
+	now := a.now()
+	u := User{ID: id, Email: email, DisplayName: name, PasswordHash: hash, Active: true, CreatedAt: now, UpdatedAt: now}
+	if err := a.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, ErrAlreadyExists) {
+			return Tokens{}, ErrEmailTaken
+		}
+		return Tokens{}, fmt.Errorf("authkit: register: %w", err)
+	}
+	a.emit(ctx, c, Event{Type: EventUserCreated, UserID: u.ID})
+	a.queueVerification(u.ID)
+	return a.startSession(ctx, u, c)
+}
+
+// Login checks an email and password and starts a session. Whatever the
+// account's state, a wrong password returns ErrInvalidCredentials, and an
+// unknown email costs the same password work as a wrong password. Only
+// after the right password does it reveal ErrAccountDisabled or
+// ErrEmailNotVerified.
+func (a *Authenticator) Login(ctx context.Context, email, password string, c Client) (Tokens, error) {
+	email = NormalizeEmail(email)
+	v := &ValidationError{}
+	checkEmail(v, "email", email)
+	switch {
+	case password == "":
+		v.add("password", msgRequired)
+	case len(password) > MaxPasswordBytes:
+		v.add("password", msgPasswordTooLong)
+	}
+	if err := v.err(); err != nil {
+		return Tokens{}, err
+	}
+	u, err := a.store.UserByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
+		// Spend the same work as a wrong password, then fail alike.
+		if _, err := a.verifyPassword(ctx, a.dummyHash, password); errors.Is(err, ErrBusy) {
+			return Tokens{}, err
+		}
+		a.emit(ctx, c, Event{Type: EventLoginFail, Reason: "unknown_email"})
+		return Tokens{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return Tokens{}, fmt.Errorf("authkit: login: %w", err)
+	}
+	ok, err := a.verifyPassword(ctx, u.PasswordHash, password)
+	if err != nil {
+		if errors.Is(err, ErrBusy) {
+			return Tokens{}, err
+		}
+		a.cfg.Logger.ErrorContext(ctx, "authkit: login: unusable password hash", "user_id", u.ID, "error", err)
+		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "corrupt_hash"})
+		return Tokens{}, ErrInvalidCredentials
+	}
+	if !ok {
+		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "bad_password"})
+		return Tokens{}, ErrInvalidCredentials
+	}
+	if !u.Active {
+		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "disabled"})
+		return Tokens{}, ErrAccountDisabled
+	}
+	if a.cfg.RequireVerifiedEmail && !u.EmailVerified {
+		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "email_not_verified"})
+		return Tokens{}, ErrEmailNotVerified
+	}
+	if a.hasher.NeedsRehash(u.PasswordHash) {
+		a.rehash(ctx, u, password)
+	}
+	t, err := a.startSession(ctx, u, c)
+	if err == nil {
+		a.emit(ctx, c, Event{Type: EventLoginSuccess, UserID: u.ID, SessionID: t.SessionID})
+	}
+	return t, err
+}
+
+// rehash replaces u's hash by one of the configured cost, unless the
+// password changed meanwhile. A failure only leaves the old hash in place.
+func (a *Authenticator) rehash(ctx context.Context, u User, password string) {
+	hash, err := a.hashPassword(ctx, password)
+	if err != nil {
+		return
+	}
+	_, err = a.store.UpdateUser(ctx, u.ID, UserUpdate{PasswordHash: &hash, IfPasswordHash: u.PasswordHash, UpdatedAt: a.now()})
+	if err != nil && !errors.Is(err, ErrConflict) {
+		a.cfg.Logger.WarnContext(ctx, "authkit: rehash password", "user_id", u.ID, "error", err)
+	}
+}
+
+// CurrentUser loads the user that verified access-token claims name and
+// checks that the token still stands: the account is active and the token
+// version is current. It returns ErrInvalidToken when the user is gone or
+// the token was cut off (password reset or change, logout everywhere), and
+// ErrAccountDisabled for a disabled account.
+func (a *Authenticator) CurrentUser(ctx context.Context, claims *Claims) (User, error) {
+	u, err := a.store.UserByID(ctx, claims.UserID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return User{}, ErrInvalidToken
+	case err != nil:
+		return User{}, fmt.Errorf("authkit: current user: %w", err)
+	case !u.Active:
+		return User{}, ErrAccountDisabled
+	case u.TokenVersion != claims.TokenVersion:
+		return User{}, ErrInvalidToken
+	}
+	return u, nil
+}
+
+// User returns the user with id, or an error wrapping ErrNotFound.
+func (a *Authenticator) User(ctx context.Context, id string) (User, error) {
+	u, err := a.store.UserByID(ctx, id)
+	if err != nil {
+		return User{}, fmt.Errorf("authkit: user: %w", err)
+	}
+	return u, nil
+}
+
+// SetActive enables or disables an account. Disabling ends every session of
+// the user and cuts off every access token issued before, at once. It
+// returns an error wrapping ErrNotFound for an unknown id.
+func (a *Authenticator) SetActive(ctx context.Context, userID string, active bool, c Client) error {
+	upd := UserUpdate{Active: &active, UpdatedAt: a.now()}
+	typ := EventUserEnabled
+	if !active {
+		upd.BumpTokenVersion, upd.EndSessions = true, true
+		typ = EventUserDisabled
+	}
+	if _, err := a.store.UpdateUser(ctx, userID, upd); err != nil {
+		return fmt.Errorf("authkit: set active: %w", err)
+	}
+	a.emit(ctx, c, Event{Type: typ, UserID: userID})
+	return nil
+}
+
+// link builds an email link from Config.BaseURL, never from a request.
+func (a *Authenticator) link(path, token string) string {
+	return a.cfg.BaseURL + path + "?token=" + url.QueryEscape(token)
+}
+
+// newOneTimeToken stores a fresh token for the user and returns the secret
+// to mail.
+func (a *Authenticator) newOneTimeToken(ctx context.Context, userID string, p TokenPurpose, ttl time.Duration) (string, error) {
+	secret, err := newSecret()
+	if err != nil {
+		return "", err
+	}
+	now := a.now()
+	t := OneTimeToken{Hash: hashSecret(secret), UserID: userID, Purpose: p, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := a.store.CreateToken(ctx, t); err != nil {
+		return "", fmt.Errorf("authkit: create %s token: %w", p, err)
+	}
+	return secret, nil
+}
+
+// queueVerification queues a verification email for the user: a new link
+// that spends the older ones. Nothing is sent if the user is gone, disabled
+// or already verified.
+func (a *Authenticator) queueVerification(userID string) {
+	a.mail.post(mailJob{kind: MessageVerifyEmail, build: func(ctx context.Context) (Message, bool, error) {
+		u, err := a.store.UserByID(ctx, userID)
+		if errors.Is(err, ErrNotFound) {
+			return Message{}, false, nil
+		}
+		if err != nil || !u.Active || u.EmailVerified {
+			return Message{}, false, err
+		}
+		if err := a.store.DeleteUserTokens(ctx, u.ID, PurposeVerifyEmail); err != nil {
+			return Message{}, false, err
+		}
+		secret, err := a.newOneTimeToken(ctx, u.ID, PurposeVerifyEmail, a.cfg.VerificationTTL)
+		if err != nil {
+			return Message{}, false, err
+		}
+		return a.templates.VerifyEmail.render(MessageVerifyEmail, a.mailData(u, a.link(a.cfg.VerifyEmailPath, secret), a.cfg.VerificationTTL))
+	}})
+}
+
+func (a *Authenticator) mailData(u User, link string, ttl time.Duration) MailData {
+	return MailData{AppName: a.cfg.AppName, Email: u.Email, DisplayName: u.DisplayName, Link: link, ExpiresIn: humanDuration(ttl)}
+}
+
+// humanDuration says d in words: "24 hours", "1 hour", "30 minutes".
+func humanDuration(d time.Duration) string {
+	unit, n := "minute", int64(d/time.Minute)
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		unit, n = "day", int64(d/(24*time.Hour))
+	case d >= time.Hour && d%time.Hour == 0:
+		unit, n = "hour", int64(d/time.Hour)
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// ResendVerification queues a fresh verification link for an unverified
+// account, spending the older links. It answers the same, at once, whether
+// or not the account exists and whatever its state; the lookup happens off
+// the request path. Only malformed input is an error.
+func (a *Authenticator) ResendVerification(ctx context.Context, email string, c Client) error {
+	email = NormalizeEmail(email)
+	v := &ValidationError{}
+	checkEmail(v, "email", email)
+	if err := v.err(); err != nil {
+		return err
+	}
+	a.emit(ctx, c, Event{Type: EventVerificationRequested, Mail: MessageVerifyEmail})
+	a.mail.post(mailJob{kind: MessageVerifyEmail, build: func(ctx context.Context) (Message, bool, error) {
+		u, err := a.store.UserByEmail(ctx, email)
+		if errors.Is(err, ErrNotFound) {
+			return Message{}, false, nil
+		}
+		if err != nil {
+			return Message{}, false, err
+		}
+		a.queueVerification(u.ID)
+		return Message{}, false, nil
+	}})
+	return nil
+}
+
+// VerifyEmail spends a verification token and marks the address verified.
+// A token that was already spent on an address that is now verified is not
+// an error: alreadyVerified is true, so a link opened twice (by a mail
+// scanner first, say) still answers success. Otherwise it returns
+// ErrInvalidToken or ErrTokenExpired.
+func (a *Authenticator) VerifyEmail(ctx context.Context, token string, c Client) (alreadyVerified bool, err error) {
+	if token == "" || len(token) > 512 {
+		return false, ErrInvalidToken
+	}
+	hash := hashSecret(token)
+	now := a.now()
+	t, err := a.store.ConsumeToken(ctx, hash, PurposeVerifyEmail, now)
+	if errors.Is(err, ErrNotFound) {
+		if a.spentOnVerified(ctx, hash) {
+			return true, nil
+		}
+		a.emit(ctx, c, Event{Type: EventTokenInvalid, Reason: "verify_email"})
+		return false, ErrInvalidToken
+	}
+	if err != nil {
+		return false, fmt.Errorf("authkit: verify email: %w", err)
+	}
+	if now.After(t.ExpiresAt) {
+		a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: t.UserID, Reason: "expired"})
+		return false, ErrTokenExpired
+	}
+	verified := true
+	if _, err := a.store.UpdateUser(ctx, t.UserID, UserUpdate{EmailVerified: &verified, UpdatedAt: now}); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return false, ErrInvalidToken
+		}
+		return false, fmt.Errorf("authkit: verify email: %w", err)
+	}
+	a.emit(ctx, c, Event{Type: EventEmailVerified, UserID: t.UserID})
+	return false, nil
+}
+
+// spentOnVerified reports whether hash names a verification token that was
+// used and whose user is verified now.
+func (a *Authenticator) spentOnVerified(ctx context.Context, hash string) bool {
+	t, err := a.store.Token(ctx, hash)
+	if err != nil || t.Purpose != PurposeVerifyEmail || t.UsedAt.IsZero() {
+		return false
+	}
+	u, err := a.store.UserByID(ctx, t.UserID)
+	return err == nil && u.EmailVerified
+}
+
+// ForgotPassword queues a password reset link for an active account,
+// spending older reset links. It answers the same, at once, whether or not
+// the account exists; the lookup happens off the request path. Only
+// malformed input is an error.
+func (a *Authenticator) ForgotPassword(ctx context.Context, email string, c Client) error {
+	email = NormalizeEmail(email)
+	v := &ValidationError{}
+	checkEmail(v, "email", email)
+	if err := v.err(); err != nil {
+		return err
+	}
+	a.emit(ctx, c, Event{Type: EventPasswordResetRequested, Mail: MessageResetPassword})
+	a.mail.post(mailJob{kind: MessageResetPassword, build: func(ctx context.Context) (Message, bool, error) {
+		u, err := a.store.UserByEmail(ctx, email)
+		if errors.Is(err, ErrNotFound) {
+			return Message{}, false, nil
+		}
+		if err != nil || !u.Active {
+			return Message{}, false, err
+		}
+		if err := a.store.DeleteUserTokens(ctx, u.ID, PurposeResetPassword); err != nil {
+			return Message{}, false, err
+		}
+		secret, err := a.newOneTimeToken(ctx, u.ID, PurposeResetPassword, a.cfg.ResetTTL)
+		if err != nil {
+			return Message{}, false, err
+		}
+		return a.templates.ResetPassword.render(MessageResetPassword, a.mailData(u, a.link(a.cfg.ResetPasswordPath, secret), a.cfg.ResetTTL))
+	}})
+	return nil
+}
+
+// ResetPassword spends a reset token and sets a new password. In one atomic
+// step it also marks the email verified (the mail proved it), ends every
+// session of the user and cuts off every access token issued before. It
+// signs nobody in. It returns a *ValidationError for a password that breaks
+// the policy (the token is not spent then), and ErrInvalidToken or
+// ErrTokenExpired for a bad token.
+func (a *Authenticator) ResetPassword(ctx context.Context, token, password string, c Client) error {
+	v := &ValidationError{}
+	if token == "" {
+		v.add("token", msgRequired)
+	}
+	a.checkPassword(v, "password", password)
+	if err := v.err(); err != nil {
+		return err
+	}
+	if len(token) > 512 {
+		return ErrInvalidToken
+	}
+	hash := hashSecret(token)
+	now := a.now()
+	// Look before hashing, so that bogus tokens cost no password work; the
+	// token is spent atomically below.
+	if t, err := a.store.Token(ctx, hash); err != nil || t.Purpose != PurposeResetPassword || !t.UsedAt.IsZero() {
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("authkit: reset password: %w", err)
+		}
+		a.emit(ctx, c, Event{Type: EventTokenInvalid, Reason: "reset_password"})
+		return ErrInvalidToken
+	}
+	newHash, err := a.hashPassword(ctx, password)
+	if err != nil {
+		return err
+	}
+	t, err := a.store.ConsumeToken(ctx, hash, PurposeResetPassword, now)
+	if errors.Is(err, ErrNotFound) {
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return fmt.Errorf("authkit: reset password: %w", err)
+	}
+	if now.After(t.ExpiresAt) {
+		a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: t.UserID, Reason: "expired"})
+		return ErrTokenExpired
+	}
+	verified := true
+	u, err := a.store.UpdateUser(ctx, t.UserID, UserUpdate{
+		PasswordHash: &newHash, EmailVerified: &verified,
+		BumpTokenVersion: true, EndSessions: true, UpdatedAt: now,
+	})
+	if errors.Is(err, ErrNotFound) {
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return fmt.Errorf("authkit: reset password: %w", err)
+	}
+	if err := a.store.DeleteUserTokens(ctx, u.ID, PurposeResetPassword); err != nil {
+		a.cfg.Logger.WarnContext(ctx, "authkit: reset password: delete spare tokens", "user_id", u.ID, "error", err)
+	}
+	a.emit(ctx, c, Event{Type: EventPasswordReset, UserID: u.ID})
+	a.queueNotice(u)
+	return nil
+}
+
+// PasswordChange is the input of ChangePassword.
+type PasswordChange struct {
+	// UserID is the signed-in user.
+	UserID string
+	// SessionID is the caller's session, which survives the change; every
+	// other session ends. Empty ends them all.
+	SessionID       string
+	CurrentPassword string
+	NewPassword     string
+}
+
+// msgWrongCurrentPassword is the message for a wrong current password.
+const msgWrongCurrentPassword = "Current password is incorrect."
+
+// ChangePassword checks the current password and sets a new one. In one
+// atomic step it ends every other session of the user and cuts off every
+// access token issued before, including the caller's: when SessionID is
+// given, the returned Tokens hold a fresh access token for that session
+// (and no refresh token: the session's stays valid). A wrong current
+// password is a *ValidationError on "current_password".
+func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c Client) (Tokens, error) {
+	v := &ValidationError{}
+	if pc.CurrentPassword == "" {
+		v.add("current_password", msgRequired)
+	}
+	a.checkPassword(v, "new_password", pc.NewPassword)
+	if err := v.err(); err != nil {
+		return Tokens{}, err
+	}
+	u, err := a.store.UserByID(ctx, pc.UserID)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("authkit: change password: %w", err)
+	}
+	ok, err := a.verifyPassword(ctx, u.PasswordHash, pc.CurrentPassword)
+	if errors.Is(err, ErrBusy) {
+		return Tokens{}, err
+	}
+	if !ok || err != nil {
+		a.emit(ctx, c, Event{Type: EventPasswordChangeFail, UserID: u.ID, SessionID: pc.SessionID, Reason: "bad_password"})
+		return Tokens{}, fieldError("current_password", msgWrongCurrentPassword)
+	}
+	newHash, err := a.hashPassword(ctx, pc.NewPassword)
+	if err != nil {
+		return Tokens{}, err
+	}
+	now := a.now()
+	u, err = a.store.UpdateUser(ctx, u.ID, UserUpdate{
+		PasswordHash: &newHash, IfPasswordHash: u.PasswordHash,
+		BumpTokenVersion: true, EndSessions: true, KeepSession: pc.SessionID, UpdatedAt: now,
+	})
+	if errors.Is(err, ErrConflict) {
+		// The password changed since it was checked: the one given is no
+		// longer the current one.
+		return Tokens{}, fieldError("current_password", msgWrongCurrentPassword)
+	}
+	if err != nil {
+		return Tokens{}, fmt.Errorf("authkit: change password: %w", err)
+	}
+	a.emit(ctx, c, Event{Type: EventPasswordChange, UserID: u.ID, SessionID: pc.SessionID})
+	a.queueNotice(u)
+	t := Tokens{User: u, SessionID: pc.SessionID}
+	if pc.SessionID != "" {
+		if t.AccessToken, err = a.accessFor(u, pc.SessionID, now, &t); err != nil {
+			return Tokens{}, err
+		}
+	}
+	return t, nil
+}
+
+// queueNotice queues the password-changed notice to u.
+func (a *Authenticator) queueNotice(u User) {
+	a.mail.post(mailJob{kind: MessagePasswordChanged, build: func(context.Context) (Message, bool, error) {
+		return a.templates.PasswordChanged.render(MessagePasswordChanged, a.mailData(u, "", 0))
+	}})
+}

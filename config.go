@@ -1,0 +1,263 @@
+package authkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config configures an Authenticator. New copies it, so changing a Config
+// after New has no effect. Every field documents what its zero value means.
+type Config struct {
+	// Store keeps users, tokens and sessions. Required.
+	Store Store
+
+	// Mailer sends the kit's messages (verification, reset, notices).
+	// Required; LogMailer prints them for development.
+	Mailer Mailer
+
+	// Secret is the HS256 key that signs access tokens. It must be at least
+	// 32 bytes of random data and must stay secret: whoever knows it can mint
+	// tokens. Required unless SigningKey is set.
+	Secret []byte
+
+	// SigningKey signs new access tokens; when set, Secret is ignored.
+	// VerificationKeys are extra keys that only verify, so that tokens signed
+	// by a retired key keep working until it is removed.
+	SigningKey       *Key
+	VerificationKeys []*Key
+
+	// Issuer is the "iss" claim written and required. If empty, "authkit".
+	Issuer string
+
+	// Audience is the "aud" claim written and required. If empty, "authkit".
+	Audience string
+
+	// AccessTokenTTL is how long an access token lives. If zero, 15 minutes.
+	// Access tokens cannot be recalled before they expire except by the
+	// checks made where the user is loaded (token version, active flag), so
+	// keep it short. (The seed design used 7 days.)
+	AccessTokenTTL time.Duration
+
+	// RefreshTokenTTL is how long a refresh token lives after it was issued;
+	// each refresh issues a new one. If zero, 30 days.
+	RefreshTokenTTL time.Duration
+
+	// SessionMaxAge caps a session's whole life, however often it is
+	// refreshed. If zero, 90 days.
+	SessionMaxAge time.Duration
+
+	// SessionIdleTimeout ends a session that was not refreshed for this
+	// long. If zero, sessions do not expire from idleness (RefreshTokenTTL
+	// still bounds them).
+	SessionIdleTimeout time.Duration
+
+	// RefreshReuseGrace is how long after a rotation the spent refresh token
+	// is merely refused rather than treated as stolen. Two tabs refreshing at
+	// once stay signed in; a replay after the grace ends the session. If
+	// zero, 10 seconds.
+	RefreshReuseGrace time.Duration
+
+	// Leeway is the clock skew allowed when checking "exp", "nbf" and "iat".
+	// If zero, 30 seconds.
+	Leeway time.Duration
+
+	// VerificationTTL is how long an email verification link works. If
+	// zero, 24 hours.
+	VerificationTTL time.Duration
+
+	// ResetTTL is how long a password reset link works. If zero, 1 hour.
+	ResetTTL time.Duration
+
+	// PasswordHasher hashes and checks passwords. If nil, bcrypt with
+	// BcryptCost.
+	PasswordHasher PasswordHasher
+
+	// BcryptCost is the cost of the default hasher. If zero, 12. Stored
+	// hashes of a different cost are rehashed on the next successful login.
+	// Tests may use bcrypt.MinCost (4).
+	BcryptCost int
+
+	// MinPasswordLength is the least number of characters (Unicode code
+	// points) a new password must have. If zero, 8. Passwords over 72 bytes
+	// are always refused: bcrypt would silently ignore the rest.
+	MinPasswordLength int
+
+	// MaxConcurrentHashes bounds how many password hashes run at once, so a
+	// login flood cannot take every CPU from the host service. Callers beyond
+	// the bound wait (honouring their context). If zero, max(1, CPUs-1).
+	MaxConcurrentHashes int
+
+	// RequireVerifiedEmail refuses login (ErrEmailNotVerified, only after
+	// the right password) until the email is verified. Off by default, like
+	// the seed design.
+	RequireVerifiedEmail bool
+
+	// BaseURL is the absolute http(s) URL that links in emails start with,
+	// such as "https://app.example.com". It is never taken from a request.
+	// Required.
+	BaseURL string
+
+	// VerifyEmailPath and ResetPasswordPath are appended to BaseURL to form
+	// the links in emails, followed by "?token=" and the token. If empty,
+	// "/verify-email" and "/reset-password".
+	VerifyEmailPath   string
+	ResetPasswordPath string
+
+	// AppName names the service in email subjects and bodies. If empty,
+	// "authkit".
+	AppName string
+
+	// Templates replaces some or all of the email templates. Nil fields
+	// keep the defaults.
+	Templates *Templates
+
+	// MailQueueSize bounds how many messages wait for delivery. When it is
+	// full, new messages are dropped and reported (EventMailFailed); a
+	// request never waits for mail. If zero, 1024.
+	MailQueueSize int
+
+	// MailWorkers is how many messages are sent at once. If zero, 2.
+	MailWorkers int
+
+	// MailMaxAttempts is how often a message is tried before it is given
+	// up and reported. If zero, 5.
+	MailMaxAttempts int
+
+	// MailRetryDelay is the wait before the first retry; it doubles on each
+	// further attempt, up to 5 minutes. If zero, 1 second.
+	MailRetryDelay time.Duration
+
+	// MailTimeout bounds one delivery attempt. If zero, 30 seconds.
+	MailTimeout time.Duration
+
+	// OnEvent, if not nil, receives every security event (logins, failures,
+	// resets, …) for audit logs and metrics. It is called synchronously on the
+	// request path, so it must be fast and must not block. Events never carry
+	// passwords, tokens, links or hashes.
+	OnEvent func(ctx context.Context, e Event)
+
+	// Logger receives operational errors (a store failure, a mail given up).
+	// If nil, nothing is logged.
+	Logger *slog.Logger
+
+	// Now returns the current time. If nil, time.Now. Tests set it to
+	// control expiry.
+	Now func() time.Time
+}
+
+// Default values of Config fields.
+const (
+	DefaultIssuer            = "authkit"
+	DefaultAudience          = "authkit"
+	DefaultAccessTokenTTL    = 15 * time.Minute
+	DefaultRefreshTokenTTL   = 30 * 24 * time.Hour
+	DefaultSessionMaxAge     = 90 * 24 * time.Hour
+	DefaultRefreshReuseGrace = 10 * time.Second
+	DefaultLeeway            = 30 * time.Second
+	DefaultVerificationTTL   = 24 * time.Hour
+	DefaultResetTTL          = time.Hour
+	DefaultBcryptCost        = 12
+	DefaultMinPasswordLength = 8
+	MaxPasswordBytes         = 72
+	DefaultMailQueueSize     = 1024
+	DefaultMailWorkers       = 2
+	DefaultMailMaxAttempts   = 5
+	DefaultMailRetryDelay    = time.Second
+	DefaultMailTimeout       = 30 * time.Second
+	minSecretBytes           = 32
+	defaultVerifyEmailPath   = "/verify-email"
+	defaultResetPasswordPath = "/reset-password"
+	defaultAppName           = "authkit"
+	maxMailRetryDelay        = 5 * time.Minute
+)
+
+// ErrConfig is the sentinel that every configuration error from New wraps.
+var ErrConfig = errors.New("authkit: invalid config")
+
+func configError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+}
+
+// withDefaults returns a copy of c with defaults filled in, or an error
+// naming the first field that is wrong.
+func (c Config) withDefaults() (Config, error) {
+	if c.Store == nil {
+		return c, configError("Store is required")
+	}
+	if c.Mailer == nil {
+		return c, configError("Mailer is required")
+	}
+	if c.SigningKey == nil && len(c.Secret) < minSecretBytes {
+		return c, configError("Secret must be at least %d bytes (or set SigningKey)", minSecretBytes)
+	}
+	for name, d := range map[string]time.Duration{
+		"AccessTokenTTL": c.AccessTokenTTL, "RefreshTokenTTL": c.RefreshTokenTTL,
+		"SessionMaxAge": c.SessionMaxAge, "SessionIdleTimeout": c.SessionIdleTimeout,
+		"RefreshReuseGrace": c.RefreshReuseGrace, "Leeway": c.Leeway,
+		"VerificationTTL": c.VerificationTTL, "ResetTTL": c.ResetTTL,
+		"MailRetryDelay": c.MailRetryDelay, "MailTimeout": c.MailTimeout,
+	} {
+		if d < 0 {
+			return c, configError("%s must not be negative", name)
+		}
+	}
+	for name, n := range map[string]int{
+		"BcryptCost": c.BcryptCost, "MinPasswordLength": c.MinPasswordLength,
+		"MaxConcurrentHashes": c.MaxConcurrentHashes, "MailQueueSize": c.MailQueueSize,
+		"MailWorkers": c.MailWorkers, "MailMaxAttempts": c.MailMaxAttempts,
+	} {
+		if n < 0 {
+			return c, configError("%s must not be negative", name)
+		}
+	}
+	if c.MinPasswordLength > MaxPasswordBytes {
+		return c, configError("MinPasswordLength must be at most %d", MaxPasswordBytes)
+	}
+	u, err := url.Parse(c.BaseURL)
+	if c.BaseURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, configError("BaseURL must be an absolute http or https URL")
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+
+	setDefault(&c.Issuer, DefaultIssuer)
+	setDefault(&c.Audience, DefaultAudience)
+	setDefault(&c.AccessTokenTTL, DefaultAccessTokenTTL)
+	setDefault(&c.RefreshTokenTTL, DefaultRefreshTokenTTL)
+	setDefault(&c.SessionMaxAge, DefaultSessionMaxAge)
+	setDefault(&c.RefreshReuseGrace, DefaultRefreshReuseGrace)
+	setDefault(&c.Leeway, DefaultLeeway)
+	setDefault(&c.VerificationTTL, DefaultVerificationTTL)
+	setDefault(&c.ResetTTL, DefaultResetTTL)
+	setDefault(&c.BcryptCost, DefaultBcryptCost)
+	setDefault(&c.MinPasswordLength, DefaultMinPasswordLength)
+	setDefault(&c.MaxConcurrentHashes, max(1, runtime.NumCPU()-1))
+	setDefault(&c.VerifyEmailPath, defaultVerifyEmailPath)
+	setDefault(&c.ResetPasswordPath, defaultResetPasswordPath)
+	setDefault(&c.AppName, defaultAppName)
+	setDefault(&c.MailQueueSize, DefaultMailQueueSize)
+	setDefault(&c.MailWorkers, DefaultMailWorkers)
+	setDefault(&c.MailMaxAttempts, DefaultMailMaxAttempts)
+	setDefault(&c.MailRetryDelay, DefaultMailRetryDelay)
+	setDefault(&c.MailTimeout, DefaultMailTimeout)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// setDefault sets *p to def when *p is the zero value.
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}

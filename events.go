@@ -1,0 +1,78 @@
+package authkit
+
+import (
+	"context"
+	"time"
+)
+
+// EventType names a security event. The names follow the OWASP Application
+// Logging Vocabulary (authn_*, user_*, session_*) where it has one.
+type EventType string
+
+// The events the kit reports through Config.OnEvent.
+const (
+	EventUserCreated            EventType = "user_created"
+	EventLoginSuccess           EventType = "authn_login_success"
+	EventLoginFail              EventType = "authn_login_fail"
+	EventEmailVerified          EventType = "authn_email_verified"
+	EventVerificationRequested  EventType = "authn_verification_requested"
+	EventPasswordResetRequested EventType = "authn_password_reset_requested"
+	EventPasswordReset          EventType = "authn_password_reset"
+	EventPasswordChange         EventType = "authn_password_change"
+	EventPasswordChangeFail     EventType = "authn_password_change_fail"
+	EventTokenInvalid           EventType = "authn_token_invalid"
+	EventTokenReuse             EventType = "authn_token_reuse"
+	EventSessionCreated         EventType = "session_created"
+	EventSessionRenewed         EventType = "session_renewed"
+	EventSessionEnded           EventType = "session_ended"
+	EventLogoutAll              EventType = "session_ended_all"
+	EventUserDisabled           EventType = "user_disabled"
+	EventUserEnabled            EventType = "user_enabled"
+	EventMailFailed             EventType = "sys_mail_failed"
+)
+
+// Event is one security-relevant outcome. It never carries a password, a
+// token, a link or a hash.
+type Event struct {
+	Type EventType
+	// Time is when it happened (Config.Now), UTC.
+	Time time.Time
+	// UserID is the user concerned, when known.
+	UserID string
+	// SessionID is the session concerned, when there is one.
+	SessionID string
+	// ClientAddr and UserAgent describe the client that caused it, when it
+	// came from a request.
+	ClientAddr string
+	UserAgent  string
+	// Reason is a short machine-readable cause for failures, such as
+	// "unknown_email", "bad_password", "disabled", "expired".
+	Reason string
+	// Mail is the kind of message concerned, for EventMailFailed and the
+	// *_requested events.
+	Mail MessageKind
+	// Recipient is the address of the message concerned, for
+	// EventMailFailed only.
+	Recipient string
+}
+
+// Client describes who made a request, for events and sessions. The
+// httpauth package fills it from the HTTP request; callers of the flows
+// may leave it empty.
+type Client struct {
+	// Addr is the client's IP address.
+	Addr string
+	// UserAgent is the client's User-Agent header.
+	UserAgent string
+}
+
+// emit reports an event to Config.OnEvent with the time and client filled in.
+func (a *Authenticator) emit(ctx context.Context, c Client, e Event) {
+	if a.cfg.OnEvent == nil {
+		return
+	}
+	e.Time = a.now()
+	e.ClientAddr = c.Addr
+	e.UserAgent = c.UserAgent
+	a.cfg.OnEvent(ctx, e)
+}

@@ -1,0 +1,264 @@
+package authkit
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// A refresh token is the session id and a 256-bit secret joined by a dot:
+// "<session id>.<secret>". Only the SHA-256 of the secret is stored.
+const refreshSeparator = "."
+
+// splitRefresh returns the session id and secret of a refresh token.
+func splitRefresh(token string) (sid, secret string, ok bool) {
+	if len(token) > 256 {
+		return "", "", false
+	}
+	sid, secret, ok = strings.Cut(token, refreshSeparator)
+	return sid, secret, ok && sid != "" && secret != ""
+}
+
+// accessFor signs an access token for u in session sid and records its
+// lifetime in t.
+func (a *Authenticator) accessFor(u User, sid string, now time.Time, t *Tokens) (string, error) {
+	at, exp, err := a.newAccessToken(u, sid, now)
+	t.ExpiresIn = exp.Sub(now)
+	return at, err
+}
+
+// sessionExpiry is when a refresh token issued now for a session created at
+// created stops working: RefreshTokenTTL from now, capped by SessionMaxAge.
+func (a *Authenticator) sessionExpiry(created, now time.Time) time.Time {
+	exp := now.Add(a.cfg.RefreshTokenTTL)
+	if limit := created.Add(a.cfg.SessionMaxAge); limit.Before(exp) {
+		exp = limit
+	}
+	return exp
+}
+
+// startSession creates a session for u and issues its first tokens.
+func (a *Authenticator) startSession(ctx context.Context, u User, c Client) (Tokens, error) {
+	sid, err := newID()
+	if err != nil {
+		return Tokens{}, err
+	}
+	secret, err := newSecret()
+	if err != nil {
+		return Tokens{}, err
+	}
+	now := a.now()
+	s := Session{
+		ID: sid, UserID: u.ID, RefreshHash: hashSecret(secret),
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: a.sessionExpiry(now, now),
+		UserAgent: truncate(c.UserAgent, 512), ClientAddr: truncate(c.Addr, 64),
+	}
+	if err := a.store.CreateSession(ctx, s); err != nil {
+		return Tokens{}, fmt.Errorf("authkit: start session: %w", err)
+	}
+	t := Tokens{RefreshToken: sid + refreshSeparator + secret, RefreshExpiresAt: s.ExpiresAt, SessionID: sid, User: u}
+	if t.AccessToken, err = a.accessFor(u, sid, now, &t); err != nil {
+		return Tokens{}, err
+	}
+	a.emit(ctx, c, Event{Type: EventSessionCreated, UserID: u.ID, SessionID: sid})
+	return t, nil
+}
+
+// truncate cuts s to at most n bytes without splitting a character.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// Refresh spends a refresh token and issues a new access token and refresh
+// token for the same session. Rotation is one atomic compare-and-swap, so of
+// several concurrent refreshes with one token exactly one succeeds.
+//
+// A refresh token that was already spent is refused with ErrInvalidToken.
+// Within Config.RefreshReuseGrace of its rotation that is all (two tabs
+// refreshing at once); after it, the replay is taken for theft and the whole
+// session ends, for the thief and the owner alike (EventTokenReuse).
+// An expired session returns ErrTokenExpired; a disabled account
+// ErrAccountDisabled.
+func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Client) (Tokens, error) {
+	sid, secret, ok := splitRefresh(refreshToken)
+	if !ok {
+		return Tokens{}, ErrInvalidToken
+	}
+	s, err := a.store.Session(ctx, sid)
+	if errors.Is(err, ErrNotFound) {
+		return Tokens{}, ErrInvalidToken
+	}
+	if err != nil {
+		return Tokens{}, fmt.Errorf("authkit: refresh: %w", err)
+	}
+	hash := hashSecret(secret)
+	now := a.now()
+	if !equalHash(hash, s.RefreshHash) {
+		if s.PreviousHash == "" || !equalHash(hash, s.PreviousHash) {
+			a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: s.UserID, SessionID: s.ID, Reason: "refresh_unknown"})
+			return Tokens{}, ErrInvalidToken
+		}
+		if now.Sub(s.RotatedAt) <= a.cfg.RefreshReuseGrace {
+			a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: s.UserID, SessionID: s.ID, Reason: "refresh_race"})
+			return Tokens{}, ErrInvalidToken
+		}
+		if err := a.store.DeleteSession(ctx, s.UserID, s.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return Tokens{}, fmt.Errorf("authkit: refresh: end reused session: %w", err)
+		}
+		a.emit(ctx, c, Event{Type: EventTokenReuse, UserID: s.UserID, SessionID: s.ID})
+		return Tokens{}, ErrInvalidToken
+	}
+	if !now.Before(s.ExpiresAt) || (a.cfg.SessionIdleTimeout > 0 && now.Sub(s.LastUsedAt) > a.cfg.SessionIdleTimeout) {
+		if err := a.store.DeleteSession(ctx, s.UserID, s.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			a.cfg.Logger.WarnContext(ctx, "authkit: refresh: end expired session", "error", err)
+		}
+		a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: s.UserID, SessionID: s.ID, Reason: "expired"})
+		return Tokens{}, ErrTokenExpired
+	}
+	u, err := a.store.UserByID(ctx, s.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return Tokens{}, ErrInvalidToken
+	}
+	if err != nil {
+		return Tokens{}, fmt.Errorf("authkit: refresh: %w", err)
+	}
+	if !u.Active {
+		return Tokens{}, ErrAccountDisabled
+	}
+	newSecretValue, err := newSecret()
+	if err != nil {
+		return Tokens{}, err
+	}
+	s, err = a.store.RotateSession(ctx, s.ID, s.RefreshHash, hashSecret(newSecretValue), now, a.sessionExpiry(s.CreatedAt, now))
+	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+		// Another refresh with the same token won the race.
+		return Tokens{}, ErrInvalidToken
+	}
+	if err != nil {
+		return Tokens{}, fmt.Errorf("authkit: refresh: %w", err)
+	}
+	t := Tokens{RefreshToken: s.ID + refreshSeparator + newSecretValue, RefreshExpiresAt: s.ExpiresAt, SessionID: s.ID, User: u}
+	if t.AccessToken, err = a.accessFor(u, s.ID, now, &t); err != nil {
+		return Tokens{}, err
+	}
+	a.emit(ctx, c, Event{Type: EventSessionRenewed, UserID: u.ID, SessionID: s.ID})
+	return t, nil
+}
+
+// equalHash compares two hex hashes in constant time.
+func equalHash(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// Logout ends the session of a refresh token (current, or the one spent just
+// before it). It is idempotent and tells nothing: an unknown, spent or
+// malformed token is not an error. Access tokens already issued for the
+// session stay valid until they expire unless the host checks sessions on
+// every request.
+func (a *Authenticator) Logout(ctx context.Context, refreshToken string, c Client) error {
+	sid, secret, ok := splitRefresh(refreshToken)
+	if !ok {
+		return nil
+	}
+	s, err := a.store.Session(ctx, sid)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("authkit: logout: %w", err)
+	}
+	hash := hashSecret(secret)
+	if !equalHash(hash, s.RefreshHash) && (s.PreviousHash == "" || !equalHash(hash, s.PreviousHash)) {
+		return nil
+	}
+	if err := a.store.DeleteSession(ctx, s.UserID, s.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("authkit: logout: %w", err)
+	}
+	a.emit(ctx, c, Event{Type: EventSessionEnded, UserID: s.UserID, SessionID: s.ID})
+	return nil
+}
+
+// LogoutAll ends every session of the user and cuts off every access token
+// issued before, at once, wherever the user is loaded.
+func (a *Authenticator) LogoutAll(ctx context.Context, userID string, c Client) error {
+	if _, err := a.store.UpdateUser(ctx, userID, UserUpdate{BumpTokenVersion: true, EndSessions: true, UpdatedAt: a.now()}); err != nil {
+		return fmt.Errorf("authkit: logout all: %w", err)
+	}
+	a.emit(ctx, c, Event{Type: EventLogoutAll, UserID: userID})
+	return nil
+}
+
+// Sessions returns the user's live sessions, oldest first.
+func (a *Authenticator) Sessions(ctx context.Context, userID string) ([]Session, error) {
+	all, err := a.store.UserSessions(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("authkit: sessions: %w", err)
+	}
+	now := a.now()
+	live := all[:0]
+	for _, s := range all {
+		if a.sessionLive(s, now) {
+			live = append(live, s)
+		}
+	}
+	return live, nil
+}
+
+// sessionLive reports whether s can still be refreshed at now.
+func (a *Authenticator) sessionLive(s Session, now time.Time) bool {
+	return now.Before(s.ExpiresAt) && (a.cfg.SessionIdleTimeout == 0 || now.Sub(s.LastUsedAt) <= a.cfg.SessionIdleTimeout)
+}
+
+// SessionLive reports whether the session is live: it exists and has
+// neither expired nor idled out. httpauth uses it to cut access at once on
+// logout when asked to check sessions on every request.
+func (a *Authenticator) SessionLive(ctx context.Context, sessionID string) (bool, error) {
+	s, err := a.store.Session(ctx, sessionID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("authkit: session: %w", err)
+	}
+	return a.sessionLive(s, a.now()), nil
+}
+
+// EndSession ends one session of the user. It returns an error wrapping
+// ErrNotFound if the user has no such session; another user's session is
+// never touched.
+func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string, c Client) error {
+	if err := a.store.DeleteSession(ctx, userID, sessionID); err != nil {
+		return fmt.Errorf("authkit: end session: %w", err)
+	}
+	a.emit(ctx, c, Event{Type: EventSessionEnded, UserID: userID, SessionID: sessionID})
+	return nil
+}
+
+// Cleanup deletes expired one-time tokens and sessions and returns how many
+// records it deleted. Hosts call it on a schedule (hourly is plenty); the
+// flows never depend on it, since they check expiry themselves.
+func (a *Authenticator) Cleanup(ctx context.Context) (int64, error) {
+	now := a.now()
+	n, err := a.store.DeleteExpiredTokens(ctx, now)
+	if err != nil {
+		return n, fmt.Errorf("authkit: cleanup tokens: %w", err)
+	}
+	var idle time.Time
+	if a.cfg.SessionIdleTimeout > 0 {
+		idle = now.Add(-a.cfg.SessionIdleTimeout)
+	}
+	m, err := a.store.DeleteExpiredSessions(ctx, now, idle)
+	if err != nil {
+		return n + m, fmt.Errorf("authkit: cleanup sessions: %w", err)
+	}
+	return n + m, nil
+}

@@ -1,0 +1,233 @@
+package authkit
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// accessTokenType is the "typ" header of access tokens (RFC 9068). Tokens of
+// any other type are refused even when signed with the same key.
+const accessTokenType = "at+jwt"
+
+// maxTokenBytes bounds the size of an access token the verifier will parse.
+const maxTokenBytes = 8 << 10
+
+// Claims are the claims of an access token. Subject ("sub") and UserID
+// ("user_id", the seed design's claim) both hold the user's id.
+type Claims struct {
+	// UserID is the user's id, the same as Subject.
+	UserID string `json:"user_id"`
+	// Email is the user's normalized email when the token was issued.
+	Email string `json:"email"`
+	// SessionID ("sid") names the session the token was issued for.
+	SessionID string `json:"sid,omitempty"`
+	// TokenVersion ("ver") is the user's token version when the token was
+	// issued; a token whose version is below the user's current one is
+	// refused wherever the user is loaded.
+	TokenVersion int64 `json:"ver"`
+	jwt.RegisteredClaims
+}
+
+// Key is a key that signs or verifies access tokens, named by an id that
+// goes into the token's "kid" header so that keys can rotate.
+type Key struct {
+	id     string
+	method jwt.SigningMethod
+	sign   any // the private key or HMAC secret
+	verify any // the public key or HMAC secret
+}
+
+// NewHMACKey returns an HS256 key with the given id. The secret must be at
+// least 32 bytes of random data; anyone who knows it can mint tokens.
+func NewHMACKey(id string, secret []byte) (*Key, error) {
+	if id == "" {
+		return nil, configError("key id must not be empty")
+	}
+	if len(secret) < minSecretBytes {
+		return nil, configError("HS256 secret must be at least %d bytes", minSecretBytes)
+	}
+	s := append([]byte(nil), secret...)
+	return &Key{id: id, method: jwt.SigningMethodHS256, sign: s, verify: s}, nil
+}
+
+// ID returns the key id written to the "kid" header.
+func (k *Key) ID() string { return k.id }
+
+// Algorithm returns the JWS algorithm name, such as "HS256".
+func (k *Key) Algorithm() string { return k.method.Alg() }
+
+// secretKeyID derives a key id from an HS256 secret, so that two different
+// secrets never share an id. The id reveals nothing useful about the secret.
+func secretKeyID(secret []byte) string {
+	sum := sha256.Sum256(append([]byte("authkit key id\x00"), secret...))
+	return "hs-" + base64.RawURLEncoding.EncodeToString(sum[:9])
+}
+
+// keyring signs with one key and verifies with any of its keys, pinning each
+// key's algorithm.
+type keyring struct {
+	signing *Key
+	byID    map[string]*Key
+	parser  *jwt.Parser
+}
+
+func newKeyring(c Config) (*keyring, error) {
+	signing := c.SigningKey
+	if signing == nil {
+		k, err := NewHMACKey(secretKeyID(c.Secret), c.Secret)
+		if err != nil {
+			return nil, err
+		}
+		signing = k
+	}
+	kr := &keyring{signing: signing, byID: map[string]*Key{}}
+	algs := map[string]bool{}
+	for _, k := range append([]*Key{signing}, c.VerificationKeys...) {
+		if k == nil {
+			return nil, configError("VerificationKeys must not hold nil")
+		}
+		if _, dup := kr.byID[k.id]; dup {
+			return nil, configError("two keys share the id %q", k.id)
+		}
+		kr.byID[k.id] = k
+		algs[k.method.Alg()] = true
+	}
+	methods := make([]string, 0, len(algs))
+	for alg := range algs {
+		methods = append(methods, alg)
+	}
+	kr.parser = jwt.NewParser(
+		jwt.WithValidMethods(methods),
+		jwt.WithIssuer(c.Issuer),
+		jwt.WithAudience(c.Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(c.Leeway),
+		jwt.WithTimeFunc(c.Now),
+	)
+	return kr, nil
+}
+
+// sign returns the signed compact JWT for claims.
+func (kr *keyring) sign(claims *Claims) (string, error) {
+	t := jwt.NewWithClaims(kr.signing.method, claims)
+	t.Header["kid"] = kr.signing.id
+	t.Header["typ"] = accessTokenType
+	s, err := t.SignedString(kr.signing.sign)
+	if err != nil {
+		return "", fmt.Errorf("authkit: sign access token: %w", err)
+	}
+	return s, nil
+}
+
+// keyFor is the jwt.Keyfunc: the key named by "kid", only for the algorithm
+// that key was made for. Headers that try to supply their own key (jku, x5u,
+// jwk) are never looked at.
+func (kr *keyring) keyFor(t *jwt.Token) (any, error) {
+	if typ, _ := t.Header["typ"].(string); !strings.EqualFold(typ, accessTokenType) {
+		return nil, errors.New("not an access token")
+	}
+	kid, _ := t.Header["kid"].(string)
+	k, ok := kr.byID[kid]
+	if !ok {
+		return nil, errors.New("unknown key id")
+	}
+	if t.Method.Alg() != k.method.Alg() {
+		return nil, errors.New("algorithm does not match the key")
+	}
+	return k.verify, nil
+}
+
+// verify parses and checks an access token and returns its claims. The
+// error wraps ErrTokenExpired or ErrInvalidToken.
+func (kr *keyring) verify(token string) (*Claims, error) {
+	if len(token) > maxTokenBytes {
+		return nil, fmt.Errorf("%w: too large", ErrInvalidToken)
+	}
+	claims := new(Claims)
+	_, err := kr.parser.ParseWithClaims(token, claims, kr.keyFor)
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, ErrTokenExpired
+	case err != nil:
+		return nil, ErrInvalidToken
+	case claims.UserID == "" || claims.Subject != claims.UserID:
+		return nil, fmt.Errorf("%w: subject", ErrInvalidToken)
+	}
+	return claims, nil
+}
+
+// Authenticate verifies an access token (signature, algorithm, key id, type,
+// issuer, audience, expiry) and returns its claims. It does no I/O: to also
+// refuse tokens of disabled users or of an older token version, call
+// CurrentUser with the claims, as httpauth.RequireUser does. The error wraps
+// ErrTokenExpired or ErrInvalidToken.
+func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (*Claims, error) {
+	return a.keys.verify(accessToken)
+}
+
+// newAccessToken signs an access token for u in session sid.
+func (a *Authenticator) newAccessToken(u User, sid string, now time.Time) (string, time.Time, error) {
+	exp := now.Add(a.cfg.AccessTokenTTL)
+	claims := &Claims{
+		UserID:       u.ID,
+		Email:        u.Email,
+		SessionID:    sid,
+		TokenVersion: u.TokenVersion,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    a.cfg.Issuer,
+			Subject:   u.ID,
+			Audience:  jwt.ClaimStrings{a.cfg.Audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+		},
+	}
+	s, err := a.keys.sign(claims)
+	return s, exp, err
+}
+
+// newSecret returns 256 random bits, base64url without padding (43 chars).
+func newSecret() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("authkit: random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// hashSecret returns the lower-case hex SHA-256 of a token secret: the only
+// form in which the Store ever sees it.
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// newID returns a random UUID (version 4) in its text form.
+func newID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("authkit: random: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:]), nil
+}
