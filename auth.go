@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -17,7 +18,7 @@ import (
 type Authenticator struct {
 	cfg       Config
 	store     Store
-	keys      *keyring
+	keys      atomic.Pointer[keyring]
 	hasher    PasswordHasher
 	hashSlots chan struct{}
 	dummyHash string
@@ -33,7 +34,7 @@ func New(cfg Config) (*Authenticator, error) {
 		return nil, err
 	}
 	a := &Authenticator{cfg: c, store: c.Store, templates: c.Templates.merged()}
-	if a.keys, err = newKeyring(c); err != nil {
+	if err := a.SetKeys(c.SigningKey, c.VerificationKeys...); err != nil {
 		return nil, err
 	}
 	a.hasher = c.PasswordHasher
@@ -167,7 +168,7 @@ func (a *Authenticator) Register(ctx context.Context, r Registration, c Client) 
 		return Tokens{}, fmt.Errorf("authkit: register: %w", err)
 	}
 	a.emit(ctx, c, Event{Type: EventUserCreated, UserID: u.ID})
-	a.queueVerification(u.ID)
+	a.queueLink(a.verificationMail(), a.byID(u.ID))
 	return a.startSession(ctx, u, c)
 }
 
@@ -311,27 +312,60 @@ func (a *Authenticator) newOneTimeToken(ctx context.Context, userID string, p To
 	return secret, nil
 }
 
-// queueVerification queues a verification email for the user: a new link
-// that spends the older ones. Nothing is sent if the user is gone, disabled
-// or already verified.
-func (a *Authenticator) queueVerification(userID string) {
-	a.mail.post(mailJob{kind: MessageVerifyEmail, build: func(ctx context.Context) (Message, bool, error) {
-		u, err := a.store.UserByID(ctx, userID)
+// linkMail describes a message that carries a one-time link.
+type linkMail struct {
+	kind    MessageKind
+	purpose TokenPurpose
+	ttl     time.Duration
+	path    string
+	tmpl    *MailTemplate
+	// wants reports whether the user should get the message at all.
+	wants func(User) bool
+}
+
+// verificationMail is sent to active accounts not yet verified.
+func (a *Authenticator) verificationMail() linkMail {
+	return linkMail{MessageVerifyEmail, PurposeVerifyEmail, a.cfg.VerificationTTL, a.cfg.VerifyEmailPath, a.templates.VerifyEmail,
+		func(u User) bool { return u.Active && !u.EmailVerified }}
+}
+
+// resetMail is sent to active accounts, as the seed design does.
+func (a *Authenticator) resetMail() linkMail {
+	return linkMail{MessageResetPassword, PurposeResetPassword, a.cfg.ResetTTL, a.cfg.ResetPasswordPath, a.templates.ResetPassword,
+		func(u User) bool { return u.Active }}
+}
+
+// queueLink queues lm for the user that find returns. Off the request path,
+// a worker finds the user, spends their older tokens of the purpose, stores
+// a new one and renders the message; nothing is sent when there is no such
+// user or lm.wants refuses them.
+func (a *Authenticator) queueLink(lm linkMail, find func(ctx context.Context) (User, error)) {
+	a.mail.post(mailJob{kind: lm.kind, build: func(ctx context.Context) (Message, bool, error) {
+		u, err := find(ctx)
 		if errors.Is(err, ErrNotFound) {
 			return Message{}, false, nil
 		}
-		if err != nil || !u.Active || u.EmailVerified {
+		if err != nil || !lm.wants(u) {
 			return Message{}, false, err
 		}
-		if err := a.store.DeleteUserTokens(ctx, u.ID, PurposeVerifyEmail); err != nil {
+		if err := a.store.DeleteUserTokens(ctx, u.ID, lm.purpose); err != nil {
 			return Message{}, false, err
 		}
-		secret, err := a.newOneTimeToken(ctx, u.ID, PurposeVerifyEmail, a.cfg.VerificationTTL)
+		secret, err := a.newOneTimeToken(ctx, u.ID, lm.purpose, lm.ttl)
 		if err != nil {
 			return Message{}, false, err
 		}
-		return a.templates.VerifyEmail.render(MessageVerifyEmail, a.mailData(u, a.link(a.cfg.VerifyEmailPath, secret), a.cfg.VerificationTTL))
+		return lm.tmpl.render(lm.kind, a.mailData(u, a.link(lm.path, secret), lm.ttl))
 	}})
+}
+
+// byID and byEmail are the finders queueLink takes.
+func (a *Authenticator) byID(id string) func(context.Context) (User, error) {
+	return func(ctx context.Context) (User, error) { return a.store.UserByID(ctx, id) }
+}
+
+func (a *Authenticator) byEmail(email string) func(context.Context) (User, error) {
+	return func(ctx context.Context) (User, error) { return a.store.UserByEmail(ctx, email) }
 }
 
 func (a *Authenticator) mailData(u User, link string, ttl time.Duration) MailData {
@@ -365,17 +399,7 @@ func (a *Authenticator) ResendVerification(ctx context.Context, email string, c 
 		return err
 	}
 	a.emit(ctx, c, Event{Type: EventVerificationRequested, Mail: MessageVerifyEmail})
-	a.mail.post(mailJob{kind: MessageVerifyEmail, build: func(ctx context.Context) (Message, bool, error) {
-		u, err := a.store.UserByEmail(ctx, email)
-		if errors.Is(err, ErrNotFound) {
-			return Message{}, false, nil
-		}
-		if err != nil {
-			return Message{}, false, err
-		}
-		a.queueVerification(u.ID)
-		return Message{}, false, nil
-	}})
+	a.queueLink(a.verificationMail(), a.byEmail(email))
 	return nil
 }
 
@@ -439,23 +463,7 @@ func (a *Authenticator) ForgotPassword(ctx context.Context, email string, c Clie
 		return err
 	}
 	a.emit(ctx, c, Event{Type: EventPasswordResetRequested, Mail: MessageResetPassword})
-	a.mail.post(mailJob{kind: MessageResetPassword, build: func(ctx context.Context) (Message, bool, error) {
-		u, err := a.store.UserByEmail(ctx, email)
-		if errors.Is(err, ErrNotFound) {
-			return Message{}, false, nil
-		}
-		if err != nil || !u.Active {
-			return Message{}, false, err
-		}
-		if err := a.store.DeleteUserTokens(ctx, u.ID, PurposeResetPassword); err != nil {
-			return Message{}, false, err
-		}
-		secret, err := a.newOneTimeToken(ctx, u.ID, PurposeResetPassword, a.cfg.ResetTTL)
-		if err != nil {
-			return Message{}, false, err
-		}
-		return a.templates.ResetPassword.render(MessageResetPassword, a.mailData(u, a.link(a.cfg.ResetPasswordPath, secret), a.cfg.ResetTTL))
-	}})
+	a.queueLink(a.resetMail(), a.byEmail(email))
 	return nil
 }
 

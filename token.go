@@ -18,6 +18,10 @@ import (
 // any other type are refused even when signed with the same key.
 const accessTokenType = "at+jwt"
 
+// errUnknownKeyID marks a token whose "kid" names no known key, so that a
+// Verifier knows to look for new keys.
+var errUnknownKeyID = errors.New("unknown key id")
+
 // maxTokenBytes bounds the size of an access token the verifier will parse.
 const maxTokenBytes = 8 << 10
 
@@ -73,15 +77,67 @@ func secretKeyID(secret []byte) string {
 }
 
 // keyring signs with one key and verifies with any of its keys, pinning each
-// key's algorithm.
+// key's algorithm. It is immutable: rotation swaps in a new keyring.
 type keyring struct {
-	signing *Key
+	signing *Key // nil in a Verifier
 	byID    map[string]*Key
 	parser  *jwt.Parser
+	jwks    JWKSet
 }
 
-func newKeyring(c Config) (*keyring, error) {
-	signing := c.SigningKey
+// verifyRules are the claim checks of a keyring.
+type verifyRules struct {
+	issuer, audience string
+	leeway           time.Duration
+	now              func() time.Time
+}
+
+// newKeyring checks the keys and builds the parser. signing may be nil for
+// a keyring that only verifies.
+func newKeyring(signing *Key, verification []*Key, r verifyRules) (*keyring, error) {
+	kr := &keyring{signing: signing, byID: map[string]*Key{}, jwks: JWKSet{Keys: []JWK{}}}
+	keys := verification
+	if signing != nil {
+		if !signing.CanSign() {
+			return nil, configError("the signing key %q holds no private key", signing.id)
+		}
+		keys = append([]*Key{signing}, verification...)
+	}
+	if len(keys) == 0 {
+		return nil, configError("no keys")
+	}
+	algs := map[string]bool{}
+	var methods []string
+	for _, k := range keys {
+		if k == nil {
+			return nil, configError("keys must not be nil")
+		}
+		if _, dup := kr.byID[k.id]; dup {
+			return nil, configError("two keys share the id %q", k.id)
+		}
+		kr.byID[k.id] = k
+		if !algs[k.method.Alg()] {
+			algs[k.method.Alg()] = true
+			methods = append(methods, k.method.Alg())
+		}
+		if jwk, ok := k.JWK(); ok {
+			kr.jwks.Keys = append(kr.jwks.Keys, jwk)
+		}
+	}
+	kr.parser = jwt.NewParser(
+		jwt.WithValidMethods(methods),
+		jwt.WithIssuer(r.issuer),
+		jwt.WithAudience(r.audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(r.leeway),
+		jwt.WithTimeFunc(r.now),
+	)
+	return kr, nil
+}
+
+// configKeyring builds the keyring of a Config.
+func configKeyring(c Config, signing *Key, verification []*Key) (*keyring, error) {
 	if signing == nil {
 		k, err := NewHMACKey(secretKeyID(c.Secret), c.Secret)
 		if err != nil {
@@ -89,32 +145,29 @@ func newKeyring(c Config) (*keyring, error) {
 		}
 		signing = k
 	}
-	kr := &keyring{signing: signing, byID: map[string]*Key{}}
-	algs := map[string]bool{}
-	for _, k := range append([]*Key{signing}, c.VerificationKeys...) {
-		if k == nil {
-			return nil, configError("VerificationKeys must not hold nil")
-		}
-		if _, dup := kr.byID[k.id]; dup {
-			return nil, configError("two keys share the id %q", k.id)
-		}
-		kr.byID[k.id] = k
-		algs[k.method.Alg()] = true
+	return newKeyring(signing, verification, verifyRules{c.Issuer, c.Audience, c.Leeway, c.Now})
+}
+
+// SetKeys rotates the keys of a running Authenticator: signing signs every
+// token from now on, and tokens signed by any of verification (or signing)
+// keep verifying. A token whose key is no longer listed is refused from the
+// next request on. A nil signing key means the HS256 Config.Secret. It is
+// safe to call while requests are being served.
+func (a *Authenticator) SetKeys(signing *Key, verification ...*Key) error {
+	kr, err := configKeyring(a.cfg, signing, verification)
+	if err != nil {
+		return err
 	}
-	methods := make([]string, 0, len(algs))
-	for alg := range algs {
-		methods = append(methods, alg)
-	}
-	kr.parser = jwt.NewParser(
-		jwt.WithValidMethods(methods),
-		jwt.WithIssuer(c.Issuer),
-		jwt.WithAudience(c.Audience),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(c.Leeway),
-		jwt.WithTimeFunc(c.Now),
-	)
-	return kr, nil
+	a.keys.Store(kr)
+	return nil
+}
+
+// JWKS returns the public keys that verify this Authenticator's tokens, as
+// an RFC 7517 JWK Set, for other services to verify tokens without the
+// secret. HS256 keys are never included: with only a shared secret, the set
+// is empty.
+func (a *Authenticator) JWKS() JWKSet {
+	return a.keys.Load().jwks
 }
 
 // sign returns the signed compact JWT for claims.
@@ -139,7 +192,7 @@ func (kr *keyring) keyFor(t *jwt.Token) (any, error) {
 	kid, _ := t.Header["kid"].(string)
 	k, ok := kr.byID[kid]
 	if !ok {
-		return nil, errors.New("unknown key id")
+		return nil, errUnknownKeyID
 	}
 	if t.Method.Alg() != k.method.Alg() {
 		return nil, errors.New("algorithm does not match the key")
@@ -158,6 +211,8 @@ func (kr *keyring) verify(token string) (*Claims, error) {
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, ErrTokenExpired
+	case errors.Is(err, errUnknownKeyID):
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, errUnknownKeyID)
 	case err != nil:
 		return nil, ErrInvalidToken
 	case claims.UserID == "" || claims.Subject != claims.UserID:
@@ -172,7 +227,7 @@ func (kr *keyring) verify(token string) (*Claims, error) {
 // CurrentUser with the claims, as httpauth.RequireUser does. The error wraps
 // ErrTokenExpired or ErrInvalidToken.
 func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (*Claims, error) {
-	return a.keys.verify(accessToken)
+	return a.keys.Load().verify(accessToken)
 }
 
 // newAccessToken signs an access token for u in session sid.
@@ -191,7 +246,7 @@ func (a *Authenticator) newAccessToken(u User, sid string, now time.Time) (strin
 			ExpiresAt: jwt.NewNumericDate(exp),
 		},
 	}
-	s, err := a.keys.sign(claims)
+	s, err := a.keys.Load().sign(claims)
 	return s, exp, err
 }
 

@@ -1,0 +1,299 @@
+package authkit
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// The signing algorithms the kit supports, by their JWS names.
+const (
+	AlgHS256 = "HS256" // HMAC with SHA-256: one shared secret signs and verifies
+	AlgEdDSA = "EdDSA" // Ed25519: small, fast, the best default for new systems
+	AlgES256 = "ES256" // ECDSA on P-256 with SHA-256
+	AlgRS256 = "RS256" // RSA PKCS#1 v1.5 with SHA-256, 2048 bits or more
+)
+
+// minRSABits is the smallest RSA modulus accepted.
+const minRSABits = 2048
+
+// NewSigningKey returns a key that signs (and verifies) with private: an
+// ed25519.PrivateKey (EdDSA), an *ecdsa.PrivateKey on P-256 (ES256) or an
+// *rsa.PrivateKey of at least 2048 bits (RS256). The algorithm follows from
+// the key. If id is empty, the key's RFC 7638 thumbprint is used.
+func NewSigningKey(id string, private crypto.Signer) (*Key, error) {
+	var method jwt.SigningMethod
+	switch p := private.(type) {
+	case ed25519.PrivateKey:
+		if len(p) != ed25519.PrivateKeySize {
+			return nil, configError("malformed Ed25519 private key")
+		}
+		method = jwt.SigningMethodEdDSA
+	case *ecdsa.PrivateKey:
+		if p.Curve != elliptic.P256() {
+			return nil, configError("ECDSA keys must be on P-256 (ES256)")
+		}
+		method = jwt.SigningMethodES256
+	case *rsa.PrivateKey:
+		if p.N.BitLen() < minRSABits {
+			return nil, configError("RSA keys must have at least %d bits", minRSABits)
+		}
+		method = jwt.SigningMethodRS256
+	default:
+		return nil, configError("unsupported private key type %T", private)
+	}
+	k := &Key{id: id, method: method, sign: private, verify: private.Public()}
+	return k.withID()
+}
+
+// NewVerificationKey returns a key that only verifies, from an
+// ed25519.PublicKey, an *ecdsa.PublicKey on P-256 or an *rsa.PublicKey of at
+// least 2048 bits. If id is empty, the key's RFC 7638 thumbprint is used.
+func NewVerificationKey(id string, public crypto.PublicKey) (*Key, error) {
+	var method jwt.SigningMethod
+	switch p := public.(type) {
+	case ed25519.PublicKey:
+		if len(p) != ed25519.PublicKeySize {
+			return nil, configError("malformed Ed25519 public key")
+		}
+		method = jwt.SigningMethodEdDSA
+	case *ecdsa.PublicKey:
+		if p.Curve != elliptic.P256() {
+			return nil, configError("ECDSA keys must be on P-256 (ES256)")
+		}
+		method = jwt.SigningMethodES256
+	case *rsa.PublicKey:
+		if p.N.BitLen() < minRSABits {
+			return nil, configError("RSA keys must have at least %d bits", minRSABits)
+		}
+		method = jwt.SigningMethodRS256
+	default:
+		return nil, configError("unsupported public key type %T", public)
+	}
+	k := &Key{id: id, method: method, verify: public}
+	return k.withID()
+}
+
+// GenerateKey makes a new signing key for alg (AlgEdDSA, AlgES256 or
+// AlgRS256, the last with 2048 bits). Keep its PEM (Key.MarshalPEM) safe:
+// tokens signed with a key lost at restart no longer verify.
+func GenerateKey(id, alg string) (*Key, error) {
+	var private crypto.Signer
+	var err error
+	switch alg {
+	case AlgEdDSA:
+		_, private, err = ed25519.GenerateKey(rand.Reader)
+	case AlgES256:
+		private, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case AlgRS256:
+		private, err = rsa.GenerateKey(rand.Reader, minRSABits)
+	default:
+		return nil, configError("cannot generate a key for algorithm %q", alg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authkit: generate %s key: %w", alg, err)
+	}
+	return NewSigningKey(id, private)
+}
+
+// ParseKeyPEM reads a key from PEM: a PKCS#8 private key ("PRIVATE KEY")
+// gives a signing key, a PKIX public key ("PUBLIC KEY") a verification-only
+// key. The algorithm follows from the key. If id is empty, the key's RFC
+// 7638 thumbprint is used.
+func ParseKeyPEM(id string, data []byte) (*Key, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, configError("no PEM block found")
+	}
+	switch block.Type {
+	case "PRIVATE KEY":
+		private, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, configError("parse PKCS#8 private key: %v", err)
+		}
+		signer, ok := private.(crypto.Signer)
+		if !ok {
+			return nil, configError("unsupported private key type %T", private)
+		}
+		return NewSigningKey(id, signer)
+	case "PUBLIC KEY":
+		public, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return nil, configError("parse PKIX public key: %v", err)
+		}
+		return NewVerificationKey(id, public)
+	default:
+		return nil, configError("PEM block %q: want \"PRIVATE KEY\" (PKCS#8) or \"PUBLIC KEY\" (PKIX)", block.Type)
+	}
+}
+
+// MarshalPEM returns the key in PEM: PKCS#8 for a signing key, PKIX for a
+// verification-only key. HS256 keys have no PEM form.
+func (k *Key) MarshalPEM() ([]byte, error) {
+	if k.method == jwt.SigningMethodHS256 {
+		return nil, fmt.Errorf("authkit: an HS256 key has no PEM form")
+	}
+	if k.sign != nil {
+		der, err := x509.MarshalPKCS8PrivateKey(k.sign)
+		if err != nil {
+			return nil, fmt.Errorf("authkit: marshal private key: %w", err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+	}
+	der, err := x509.MarshalPKIXPublicKey(k.verify)
+	if err != nil {
+		return nil, fmt.Errorf("authkit: marshal public key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// Public returns the public key, or nil for an HS256 key (which has none).
+func (k *Key) Public() crypto.PublicKey {
+	if k.method == jwt.SigningMethodHS256 {
+		return nil
+	}
+	return k.verify
+}
+
+// CanSign reports whether the key holds a private key or secret.
+func (k *Key) CanSign() bool { return k.sign != nil }
+
+// withID fills in the thumbprint id when none was given.
+func (k *Key) withID() (*Key, error) {
+	if k.id == "" {
+		jwk, _ := k.JWK()
+		k.id = jwk.thumbprint()
+	}
+	return k, nil
+}
+
+// JWK is a public key as RFC 7517 writes it. It never holds private members.
+type JWK struct {
+	KeyType   string `json:"kty"`
+	KeyID     string `json:"kid,omitempty"`
+	Algorithm string `json:"alg,omitempty"`
+	Use       string `json:"use,omitempty"`
+	Curve     string `json:"crv,omitempty"`
+	X         string `json:"x,omitempty"`
+	Y         string `json:"y,omitempty"`
+	N         string `json:"n,omitempty"`
+	E         string `json:"e,omitempty"`
+}
+
+// JWKSet is an RFC 7517 JWK Set.
+type JWKSet struct {
+	Keys []JWK `json:"keys"`
+}
+
+// JWK returns the public half of the key as a JWK with use "sig". ok is
+// false for HS256 keys: a shared secret is never published.
+func (k *Key) JWK() (jwk JWK, ok bool) {
+	b64 := base64.RawURLEncoding.EncodeToString
+	jwk = JWK{KeyID: k.id, Algorithm: k.method.Alg(), Use: "sig"}
+	switch p := k.verify.(type) {
+	case ed25519.PublicKey:
+		jwk.KeyType, jwk.Curve, jwk.X = "OKP", "Ed25519", b64(p)
+	case *ecdsa.PublicKey:
+		pt, err := p.Bytes() // 0x04 || X || Y, fixed width
+		if err != nil {
+			return JWK{}, false
+		}
+		jwk.KeyType, jwk.Curve, jwk.X, jwk.Y = "EC", "P-256", b64(pt[1:33]), b64(pt[33:])
+	case *rsa.PublicKey:
+		jwk.KeyType, jwk.N, jwk.E = "RSA", b64(p.N.Bytes()), b64(big.NewInt(int64(p.E)).Bytes())
+	default:
+		return JWK{}, false
+	}
+	return jwk, true
+}
+
+// thumbprint is the RFC 7638 SHA-256 thumbprint, base64url.
+func (j JWK) thumbprint() string {
+	var members any
+	switch j.KeyType {
+	case "OKP":
+		members = struct {
+			Crv string `json:"crv"`
+			Kty string `json:"kty"`
+			X   string `json:"x"`
+		}{j.Curve, j.KeyType, j.X}
+	case "EC":
+		members = struct {
+			Crv string `json:"crv"`
+			Kty string `json:"kty"`
+			X   string `json:"x"`
+			Y   string `json:"y"`
+		}{j.Curve, j.KeyType, j.X, j.Y}
+	default:
+		members = struct {
+			E   string `json:"e"`
+			Kty string `json:"kty"`
+			N   string `json:"n"`
+		}{j.E, j.KeyType, j.N}
+	}
+	b, _ := json.Marshal(members)
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// PublicKey returns the key the JWK describes, as a verification-only Key
+// with the JWK's kid. Symmetric ("oct") keys, other curves, RSA under 2048
+// bits and a JWK whose "alg" contradicts its key type are refused.
+func (j JWK) PublicKey() (*Key, error) {
+	dec := base64.RawURLEncoding.DecodeString
+	var public crypto.PublicKey
+	switch {
+	case j.KeyType == "OKP" && j.Curve == "Ed25519":
+		x, err := dec(j.X)
+		if err != nil || len(x) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("authkit: JWK %q: malformed Ed25519 key", j.KeyID)
+		}
+		public = ed25519.PublicKey(x)
+	case j.KeyType == "EC" && j.Curve == "P-256":
+		x, errX := dec(j.X)
+		y, errY := dec(j.Y)
+		if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
+			return nil, fmt.Errorf("authkit: JWK %q: malformed P-256 key", j.KeyID)
+		}
+		pk, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+		if err != nil {
+			return nil, fmt.Errorf("authkit: JWK %q: %w", j.KeyID, err)
+		}
+		public = pk
+	case j.KeyType == "RSA":
+		n, errN := dec(j.N)
+		e, errE := dec(j.E)
+		if errN != nil || errE != nil || len(e) == 0 || len(e) > 4 {
+			return nil, fmt.Errorf("authkit: JWK %q: malformed RSA key", j.KeyID)
+		}
+		public = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+	default:
+		return nil, fmt.Errorf("authkit: JWK %q: unsupported key type %q", j.KeyID, j.KeyType)
+	}
+	if j.KeyID == "" {
+		return nil, fmt.Errorf("authkit: JWK without kid")
+	}
+	k, err := NewVerificationKey(j.KeyID, public)
+	if err != nil {
+		return nil, err
+	}
+	if j.Algorithm != "" && j.Algorithm != k.Algorithm() {
+		return nil, fmt.Errorf("authkit: JWK %q: alg %q does not fit its key", j.KeyID, j.Algorithm)
+	}
+	if j.Use != "" && j.Use != "sig" {
+		return nil, fmt.Errorf("authkit: JWK %q: use %q is not sig", j.KeyID, j.Use)
+	}
+	return k, nil
+}
