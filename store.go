@@ -112,6 +112,10 @@ type Session struct {
 // one database, and must honour ctx. Methods take and return values, never
 // pointers into the Store's own memory.
 //
+// Times are passed in UTC, truncated to the microsecond; a Store returns
+// them equal (time.Equal) and in UTC, and a zero time (UsedAt, RotatedAt)
+// comes back zero.
+//
 // The storetest package holds the conformance suite that every
 // implementation must pass.
 type Store interface {
@@ -137,7 +141,7 @@ type Store interface {
 	CreateToken(ctx context.Context, t OneTimeToken) error
 
 	// ConsumeToken marks the unused token with hash and purpose as used at
-	// now and returns it (with UsedAt set). Of several concurrent calls for one
+	// now (never the zero time) and returns it (with UsedAt set). Of several concurrent calls for one
 	// token exactly one succeeds; the others, and any call for a token that is
 	// unknown, already used or of another purpose, get ErrNotFound. Expiry is
 	// not checked.
@@ -161,8 +165,8 @@ type Store interface {
 	// Session returns the session with id, or ErrNotFound.
 	Session(ctx context.Context, id string) (Session, error)
 
-	// UserSessions returns every session of the user, oldest first; an empty
-	// slice when there are none.
+	// UserSessions returns every session of the user, oldest first (ties
+	// in CreatedAt by ID); an empty slice when there are none.
 	UserSessions(ctx context.Context, userID string) ([]Session, error)
 
 	// RotateSession replaces the refresh secret of session id, as one atomic

@@ -1,0 +1,199 @@
+package storetest
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit"
+)
+
+// racers is how many goroutines each concurrency test runs at once.
+const racers = 50
+
+// race runs f(0) … f(n-1) in n goroutines released together and returns
+// their errors by index.
+func race(n int, f func(i int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// oneWinner checks that exactly one of errs is nil and every other one is
+// loser, and returns the index of the winner (or -1).
+func oneWinner(t testing.TB, errs []error, loser error, call string) int {
+	t.Helper()
+	winner, wins := -1, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			winner = i
+			wins++
+		case !errors.Is(err, loser):
+			t.Errorf("%s in goroutine %d: got error %v, want %v", call, i, err, loser)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%s: %d of %d concurrent calls succeeded, want exactly 1", call, wins, len(errs))
+		return -1
+	}
+	return winner
+}
+
+// mixCase returns email with the case of its letters chosen by the bits of
+// i, so that the variants of one address differ from each other.
+func mixCase(email string, i int) string {
+	var b strings.Builder
+	bit := 0
+	for _, r := range email {
+		if unicode.IsLetter(r) {
+			if i>>(bit%8)&1 == 1 {
+				r = unicode.ToUpper(r)
+			}
+			bit++
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// testConcurrency checks the atomicity promises of the Store under real
+// concurrency.
+func testConcurrency(t *testing.T, newStore func(t testing.TB) authkit.Store) {
+	t.Run("CreateUserSameEmail", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		email := newEmail()
+		users := make([]authkit.User, racers)
+		for i := range users {
+			users[i] = newUser()
+			users[i].Email = mixCase(email, i)
+		}
+		errs := race(racers, func(i int) error { return s.CreateUser(ctx, users[i]) })
+		winner := oneWinner(t, errs, authkit.ErrAlreadyExists, "CreateUser of one email")
+		if winner < 0 {
+			return
+		}
+		got, err := s.UserByEmail(ctx, email)
+		require.NoError(t, err, "UserByEmail")
+		assertUser(t, users[winner], got, "UserByEmail after the race")
+		for i, u := range users {
+			if i == winner {
+				continue
+			}
+			_, err := s.UserByID(ctx, u.ID)
+			assert.ErrorIs(t, err, authkit.ErrNotFound, "UserByID of a user whose creation lost")
+		}
+	})
+
+	t.Run("ConsumeToken", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		tok := createToken(t, s, u.ID, authkit.PurposeResetPassword, now().Add(-time.Minute))
+		base := now()
+		results := make([]authkit.OneTimeToken, racers)
+		errs := race(racers, func(i int) error {
+			var err error
+			results[i], err = s.ConsumeToken(ctx, tok.Hash, authkit.PurposeResetPassword, base.Add(time.Duration(i)*time.Microsecond))
+			return err
+		})
+		winner := oneWinner(t, errs, authkit.ErrNotFound, "ConsumeToken of one token")
+		if winner < 0 {
+			return
+		}
+		usedAt := base.Add(time.Duration(winner) * time.Microsecond)
+		assertTime(t, usedAt, results[winner].UsedAt, "UsedAt returned to the winner")
+		got, err := s.Token(ctx, tok.Hash)
+		require.NoError(t, err, "Token")
+		assertTime(t, usedAt, got.UsedAt, "UsedAt after the race")
+	})
+
+	t.Run("RotateSession", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		sess := createSession(t, s, u.ID, now().Add(-time.Hour))
+		at := now()
+		hashes := make([]string, racers)
+		for i := range hashes {
+			hashes[i] = newHash()
+		}
+		results := make([]authkit.Session, racers)
+		errs := race(racers, func(i int) error {
+			var err error
+			results[i], err = s.RotateSession(ctx, sess.ID, sess.RefreshHash, hashes[i], at, at.Add(time.Hour))
+			return err
+		})
+		winner := oneWinner(t, errs, authkit.ErrConflict, "RotateSession from one hash")
+		if winner < 0 {
+			return
+		}
+		assert.Equal(t, hashes[winner], results[winner].RefreshHash, "RefreshHash returned to the winner")
+		got, err := s.Session(ctx, sess.ID)
+		require.NoError(t, err, "Session")
+		assert.Equal(t, hashes[winner], got.RefreshHash, "RefreshHash after the race: the winner's")
+		assert.Equal(t, sess.RefreshHash, got.PreviousHash, "PreviousHash after the race")
+	})
+
+	t.Run("UpdateUserIfPasswordHash", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		hashes := make([]string, racers)
+		for i := range hashes {
+			hashes[i] = newPasswordHash()
+		}
+		errs := race(racers, func(i int) error {
+			_, err := s.UpdateUser(ctx, u.ID, authkit.UserUpdate{
+				PasswordHash: &hashes[i], IfPasswordHash: u.PasswordHash, BumpTokenVersion: true, UpdatedAt: now(),
+			})
+			return err
+		})
+		winner := oneWinner(t, errs, authkit.ErrConflict, "UpdateUser with IfPasswordHash")
+		if winner < 0 {
+			return
+		}
+		got, err := s.UserByID(ctx, u.ID)
+		require.NoError(t, err, "UserByID")
+		assert.Equal(t, hashes[winner], got.PasswordHash, "PasswordHash after the race: the winner's")
+		assert.Equal(t, u.TokenVersion+1, got.TokenVersion, "TokenVersion after the race: bumped once")
+	})
+
+	t.Run("BumpTokenVersion", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		versions := make([]int64, racers)
+		errs := race(racers, func(i int) error {
+			got, err := s.UpdateUser(ctx, u.ID, authkit.UserUpdate{BumpTokenVersion: true, UpdatedAt: now()})
+			versions[i] = got.TokenVersion
+			return err
+		})
+		for i, err := range errs {
+			assert.NoError(t, err, "UpdateUser with BumpTokenVersion in goroutine %d", i)
+		}
+		got, err := s.UserByID(ctx, u.ID)
+		require.NoError(t, err, "UserByID")
+		assert.Equal(t, u.TokenVersion+racers, got.TokenVersion, "TokenVersion after %d concurrent bumps", racers)
+
+		// Each call saw the user as its own update left it.
+		want := make([]int64, racers)
+		for i := range want {
+			want[i] = u.TokenVersion + int64(i) + 1
+		}
+		slices.Sort(versions)
+		assert.Equal(t, want, versions, "TokenVersions returned by %d concurrent bumps", racers)
+	})
+}

@@ -1,0 +1,31 @@
+// Package storetest is the conformance suite for implementations of
+// authkit.Store. Every Store that ships with authkit passes it, and so should
+// any Store written outside the module.
+//
+// An implementation adopts the suite in one line of its own tests:
+//
+//	func TestStore(t *testing.T) {
+//		storetest.Run(t, func(t testing.TB) authkit.Store { return mystore.New() })
+//	}
+//
+// Run calls newStore once for every subtest and expects a fresh, empty store
+// each time; a database-backed store typically gives each call its own schema
+// or database and drops it with t.Cleanup.
+//
+// The suite checks the whole contract documented on authkit.Store: the
+// results and errors of every method (by errors.Is on authkit.ErrNotFound,
+// authkit.ErrAlreadyExists and authkit.ErrConflict, never by message text),
+// case-insensitive email uniqueness, that times come back equal and in UTC,
+// that returned values do not alias the store's memory, that a cancelled
+// context makes calls fail, and the atomicity promises under real
+// concurrency: 50 goroutines at once create the same email, consume one
+// token, rotate one session, swap one password hash and bump one token
+// version. A database-backed store should run it over a connection pool of
+// at least 8 connections so those races really happen in the database.
+//
+// The suite passes times the way the Authenticator does: UTC, truncated to
+// the microsecond. Ids are random version 4 UUIDs and token and refresh
+// hashes are 64 lower-case hex digits, so stores may use native UUID and
+// fixed-width columns. Tokens and sessions are only ever created for users
+// that exist, so stores may enforce foreign keys.
+package storetest
