@@ -106,8 +106,6 @@ func newKeyring(signing *Key, verification []*Key, r verifyRules) (*keyring, err
 	if len(keys) == 0 {
 		return nil, configError("no keys")
 	}
-	algs := map[string]bool{}
-	var methods []string
 	for _, k := range keys {
 		if k == nil {
 			return nil, configError("keys must not be nil")
@@ -116,16 +114,14 @@ func newKeyring(signing *Key, verification []*Key, r verifyRules) (*keyring, err
 			return nil, configError("two keys share the id %q", k.id)
 		}
 		kr.byID[k.id] = k
-		if !algs[k.method.Alg()] {
-			algs[k.method.Alg()] = true
-			methods = append(methods, k.method.Alg())
-		}
 		if jwk, ok := k.JWK(); ok {
 			kr.jwks.Keys = append(kr.jwks.Keys, jwk)
 		}
 	}
+	// Each key pins its own algorithm in keyFor; the list here only keeps
+	// every other algorithm out before any key is looked at.
 	kr.parser = jwt.NewParser(
-		jwt.WithValidMethods(methods),
+		jwt.WithValidMethods([]string{AlgHS256, AlgEdDSA, AlgES256, AlgRS256}),
 		jwt.WithIssuer(r.issuer),
 		jwt.WithAudience(r.audience),
 		jwt.WithExpirationRequired(),
