@@ -1,0 +1,399 @@
+package httpauth
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/authkit/authkit"
+)
+
+// Messages of successful responses, in the seed design's words.
+const (
+	msgResetSent        = "If an account exists, a password reset link has been sent."
+	msgPasswordReset    = "Password reset successfully."
+	msgPasswordChanged  = "Password changed successfully."
+	msgEmailVerified    = "Email verified successfully."
+	msgAlreadyVerified  = "Email already verified."
+	msgVerificationSent = "If an account exists and is not yet verified, a verification link has been sent."
+	msgFieldRequired    = "This field is required."
+)
+
+// tokenResponse is the body of a successful register, login or refresh.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	UserID       string `json:"user_id"`
+	Email        string `json:"email"`
+	DisplayName  string `json:"display_name"`
+}
+
+func newTokenResponse(t authkit.Tokens) tokenResponse {
+	return tokenResponse{
+		AccessToken:  t.AccessToken,
+		TokenType:    "bearer",
+		ExpiresIn:    seconds(t.ExpiresIn),
+		RefreshToken: t.RefreshToken,
+		UserID:       t.User.ID,
+		Email:        t.User.Email,
+		DisplayName:  t.User.DisplayName,
+	}
+}
+
+// seconds rounds d down to whole seconds.
+func seconds(d time.Duration) int64 { return int64(d / time.Second) }
+
+// timestamp formats t as RFC 3339 in UTC.
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+type messageResponse struct {
+	Message string `json:"message"`
+}
+
+// required reports the fields of a request body that are empty, as a
+// *authkit.ValidationError, or nil.
+func required(fields map[string]string) error {
+	var v *authkit.ValidationError
+	for name, value := range fields {
+		if value == "" {
+			if v == nil {
+				v = &authkit.ValidationError{Fields: map[string][]string{}}
+			}
+			v.Fields[name] = []string{msgFieldRequired}
+		}
+	}
+	if v == nil {
+		return nil
+	}
+	return v
+}
+
+// Register serves POST /register: {email, password, display_name?}. It
+// creates the account, queues the verification email and answers 201 with
+// a token response {access_token, token_type, expires_in, refresh_token,
+// user_id, email, display_name}. Bad input is a 400 invalid_input with
+// per-field messages; a registered email a 400 email_taken.
+func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email       string `json:"email"`
+		Password    string `json:"password"`
+		DisplayName string `json:"display_name"`
+	}
+	if err := h.decode(w, r, &in); err != nil {
+		h.fail(w, r, "Register", useNone, err)
+		return
+	}
+	t, err := h.auth.Register(r.Context(), authkit.Registration{Email: in.Email, Password: in.Password, DisplayName: in.DisplayName}, h.client(r))
+	if err != nil {
+		h.fail(w, r, "Register", useNone, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, newTokenResponse(t))
+}
+
+// Login serves POST /login: {email, password}. It answers 200 with a token
+// response. A wrong email or password is a 401 invalid_credentials, the
+// same for both; a disabled account (403 account_disabled) or an unverified
+// one when verification is required (403 email_not_verified) is revealed
+// only after the right password.
+func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := h.decode(w, r, &in); err != nil {
+		h.fail(w, r, "Login", useNone, err)
+		return
+	}
+	t, err := h.auth.Login(r.Context(), in.Email, in.Password, h.client(r))
+	if err != nil {
+		h.fail(w, r, "Login", useNone, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newTokenResponse(t))
+}
+
+// Refresh serves POST /refresh: {refresh_token}. It spends the refresh
+// token and answers 200 with a token response holding a new access token
+// and a new refresh token for the same session. A spent, unknown or
+// malformed refresh token is a 401 invalid_token (a spent one replayed
+// after the grace period also ends the session); an expired session a 401
+// token_expired; a disabled account a 403 account_disabled.
+func (h *Handler) Refresh(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := h.decode(w, r, &in); err != nil {
+		h.fail(w, r, "Refresh", useRefresh, err)
+		return
+	}
+	if err := required(map[string]string{"refresh_token": in.RefreshToken}); err != nil {
+		h.fail(w, r, "Refresh", useRefresh, err)
+		return
+	}
+	t, err := h.auth.Refresh(r.Context(), in.RefreshToken, h.client(r))
+	if err != nil {
+		h.fail(w, r, "Refresh", useRefresh, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newTokenResponse(t))
+}
+
+// Logout serves POST /logout: {refresh_token}. It ends the refresh token's
+// session and answers 204, also when the token is unknown or its session
+// already ended: logout is idempotent and reveals nothing. Access tokens of
+// the session keep working until they expire unless Config.CheckSession is
+// set.
+func (h *Handler) Logout(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := h.decode(w, r, &in); err != nil {
+		h.fail(w, r, "Logout", useRefresh, err)
+		return
+	}
+	if err := required(map[string]string{"refresh_token": in.RefreshToken}); err != nil {
+		h.fail(w, r, "Logout", useRefresh, err)
+		return
+	}
+	if err := h.auth.Logout(r.Context(), in.RefreshToken, h.client(r)); err != nil {
+		h.fail(w, r, "Logout", useRefresh, err)
+		return
+	}
+	writeNoContent(w)
+}
+
+// LogoutAll serves POST /logout-all (bearer). It ends every session of the
+// user and cuts off every access token issued before, the caller's
+// included, and answers 204.
+func (h *Handler) LogoutAll(w http.ResponseWriter, r *http.Request) {
+	h.withUser(w, r, func(w http.ResponseWriter, r *http.Request, p *principal) {
+		if err := h.auth.LogoutAll(r.Context(), p.user.ID, h.client(r)); err != nil {
+			h.fail(w, r, "LogoutAll", useBearer, err)
+			return
+		}
+		writeNoContent(w)
+	})
+}
+
+// meResponse is the body of GET /me.
+type meResponse struct {
+	UserID        string `json:"user_id"`
+	Email         string `json:"email"`
+	DisplayName   string `json:"display_name"`
+	EmailVerified bool   `json:"email_verified"`
+	CreatedAt     string `json:"created_at"`
+}
+
+// Me serves GET /me (bearer): 200 {user_id, email, display_name,
+// email_verified, created_at}, created_at in RFC 3339.
+func (h *Handler) Me(w http.ResponseWriter, r *http.Request) {
+	h.withUser(w, r, func(w http.ResponseWriter, r *http.Request, p *principal) {
+		writeJSON(w, http.StatusOK, meResponse{
+			UserID:        p.user.ID,
+			Email:         p.user.Email,
+			DisplayName:   p.user.DisplayName,
+			EmailVerified: p.user.EmailVerified,
+			CreatedAt:     timestamp(p.user.CreatedAt),
+		})
+	})
+}
+
+// passwordChangedResponse is the body of POST /change-password.
+type passwordChangedResponse struct {
+	Message     string `json:"message"`
+	AccessToken string `json:"access_token,omitempty"`
+	TokenType   string `json:"token_type,omitempty"`
+	ExpiresIn   int64  `json:"expires_in,omitempty"`
+}
+
+// ChangePassword serves POST /change-password (bearer): {current_password,
+// new_password}. It sets the new password, ends every other session of the
+// user and cuts off every access token issued before, the caller's
+// included; so it answers 200 {message, access_token, token_type,
+// expires_in} with a fresh access token for the caller's session, whose
+// refresh token stays valid. A wrong current password or a new password
+// that breaks the policy is a 400 invalid_input with per-field messages.
+func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
+	h.withUser(w, r, func(w http.ResponseWriter, r *http.Request, p *principal) {
+		var in struct {
+			CurrentPassword string `json:"current_password"`
+			NewPassword     string `json:"new_password"`
+		}
+		if err := h.decode(w, r, &in); err != nil {
+			h.fail(w, r, "ChangePassword", useBearer, err)
+			return
+		}
+		t, err := h.auth.ChangePassword(r.Context(), authkit.PasswordChange{
+			UserID:          p.user.ID,
+			SessionID:       p.claims.SessionID,
+			CurrentPassword: in.CurrentPassword,
+			NewPassword:     in.NewPassword,
+		}, h.client(r))
+		if err != nil {
+			h.fail(w, r, "ChangePassword", useBearer, err)
+			return
+		}
+		resp := passwordChangedResponse{Message: msgPasswordChanged}
+		if t.AccessToken != "" {
+			resp.AccessToken, resp.TokenType, resp.ExpiresIn = t.AccessToken, "bearer", seconds(t.ExpiresIn)
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
+}
+
+// ForgotPassword serves POST /forgot-password: {email}. It answers 200 with
+// the same message at once whether or not the account exists; the reset
+// link, if any, is mailed off the request path. Only a malformed email is
+// an error (400 invalid_input).
+func (h *Handler) ForgotPassword(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err := h.decode(w, r, &in); err != nil {
+		h.fail(w, r, "ForgotPassword", useNone, err)
+		return
+	}
+	if err := h.auth.ForgotPassword(r.Context(), in.Email, h.client(r)); err != nil {
+		h.fail(w, r, "ForgotPassword", useNone, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, messageResponse{msgResetSent})
+}
+
+// ResetPassword serves POST /reset-password: {token, password}. It spends
+// the reset token, sets the password, ends every session of the user and
+// cuts off every access token issued before, and answers 200. A bad token
+// is a 400 with code invalid_token or token_expired; a password that breaks
+// the policy a 400 invalid_input (the token is not spent then).
+func (h *Handler) ResetPassword(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Token    string `json:"token"`
+		Password string `json:"password"`
+	}
+	if err := h.decode(w, r, &in); err != nil {
+		h.fail(w, r, "ResetPassword", useReset, err)
+		return
+	}
+	if err := h.auth.ResetPassword(r.Context(), in.Token, in.Password, h.client(r)); err != nil {
+		h.fail(w, r, "ResetPassword", useReset, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, messageResponse{msgPasswordReset})
+}
+
+// VerifyEmail serves GET /verify-email/{token} and POST /verify-email
+// {token}. It spends the verification token, marks the email verified and
+// answers 200; a link opened again after it worked answers 200 "Email
+// already verified.". A bad token is a 400 with code invalid_token or
+// token_expired. Called directly, it takes the token from the path value
+// "token" when there is one, else from the JSON body.
+func (h *Handler) VerifyEmail(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	if token == "" {
+		var in struct {
+			Token string `json:"token"`
+		}
+		if err := h.decode(w, r, &in); err != nil {
+			h.fail(w, r, "VerifyEmail", useVerify, err)
+			return
+		}
+		if err := required(map[string]string{"token": in.Token}); err != nil {
+			h.fail(w, r, "VerifyEmail", useVerify, err)
+			return
+		}
+		token = in.Token
+	}
+	already, err := h.auth.VerifyEmail(r.Context(), token, h.client(r))
+	if err != nil {
+		h.fail(w, r, "VerifyEmail", useVerify, err)
+		return
+	}
+	msg := msgEmailVerified
+	if already {
+		msg = msgAlreadyVerified
+	}
+	writeJSON(w, http.StatusOK, messageResponse{msg})
+}
+
+// ResendVerification serves POST /resend-verification: {email}. It answers
+// 200 with the same message at once whatever the account's existence or
+// state; a fresh link is mailed off the request path to an unverified
+// account. Only a malformed email is an error (400 invalid_input).
+func (h *Handler) ResendVerification(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err := h.decode(w, r, &in); err != nil {
+		h.fail(w, r, "ResendVerification", useNone, err)
+		return
+	}
+	if err := h.auth.ResendVerification(r.Context(), in.Email, h.client(r)); err != nil {
+		h.fail(w, r, "ResendVerification", useNone, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, messageResponse{msgVerificationSent})
+}
+
+// sessionResponse is one entry of GET /sessions.
+type sessionResponse struct {
+	ID         string `json:"id"`
+	CreatedAt  string `json:"created_at"`
+	LastUsedAt string `json:"last_used_at"`
+	ExpiresAt  string `json:"expires_at"`
+	UserAgent  string `json:"user_agent"`
+	ClientAddr string `json:"client_addr"`
+	Current    bool   `json:"current"`
+}
+
+type sessionsResponse struct {
+	Sessions []sessionResponse `json:"sessions"`
+}
+
+// Sessions serves GET /sessions (bearer): 200 {"sessions": [{id,
+// created_at, last_used_at, expires_at, user_agent, client_addr, current}]},
+// the caller's live sessions, oldest first; current marks the one the
+// access token belongs to. No other user's session is ever listed.
+func (h *Handler) Sessions(w http.ResponseWriter, r *http.Request) {
+	h.withUser(w, r, func(w http.ResponseWriter, r *http.Request, p *principal) {
+		all, err := h.auth.Sessions(r.Context(), p.user.ID)
+		if err != nil {
+			h.fail(w, r, "Sessions", useBearer, err)
+			return
+		}
+		resp := sessionsResponse{Sessions: make([]sessionResponse, 0, len(all))}
+		for _, s := range all {
+			resp.Sessions = append(resp.Sessions, sessionResponse{
+				ID:         s.ID,
+				CreatedAt:  timestamp(s.CreatedAt),
+				LastUsedAt: timestamp(s.LastUsedAt),
+				ExpiresAt:  timestamp(s.ExpiresAt),
+				UserAgent:  s.UserAgent,
+				ClientAddr: s.ClientAddr,
+				Current:    s.ID == p.claims.SessionID,
+			})
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
+}
+
+// EndSession serves DELETE /sessions/{id} (bearer). It ends one of the
+// caller's sessions (its refresh token stops working) and answers 204. A
+// session that is unknown or belongs to another user is a 404 not_found,
+// alike, and is never touched. Called directly, it takes the id from the
+// path value "id".
+func (h *Handler) EndSession(w http.ResponseWriter, r *http.Request) {
+	h.withUser(w, r, func(w http.ResponseWriter, r *http.Request, p *principal) {
+		id := r.PathValue("id")
+		if id == "" {
+			writeProblem(w, problem{status: http.StatusNotFound, code: codeNotFound, detail: detailNotFound})
+			return
+		}
+		if err := h.auth.EndSession(r.Context(), p.user.ID, id, h.client(r)); err != nil {
+			h.fail(w, r, "EndSession", useBearer, err)
+			return
+		}
+		writeNoContent(w)
+	})
+}

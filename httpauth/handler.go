@@ -1,0 +1,201 @@
+package httpauth
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"path"
+	"strings"
+
+	"github.com/authkit/authkit"
+)
+
+// DefaultMaxBodyBytes is the largest request body the Handler reads when
+// Config.MaxBodyBytes is zero.
+const DefaultMaxBodyBytes = 64 << 10
+
+// Config configures a Handler. New copies it, so changing a Config after New
+// has no effect. Every field documents what its zero value means.
+type Config struct {
+	// Authenticator runs the flows. Required.
+	Authenticator *authkit.Authenticator
+
+	// TrustedProxies are the networks of the reverse proxies in front of the
+	// service. Only when the direct peer is in one of them are the
+	// X-Forwarded-For and X-Real-IP headers believed; see ClientAddr. If
+	// empty, the client address is always the connection's peer, which is
+	// right for a service that faces the internet directly.
+	TrustedProxies []netip.Prefix
+
+	// MaxBodyBytes bounds the size of a request body; a larger one is
+	// refused with 413. If zero, DefaultMaxBodyBytes (64 KiB).
+	MaxBodyBytes int64
+
+	// CheckSession makes RequireUser and Authenticate also require, on every
+	// request, that the access token's session is still live
+	// (Authenticator.SessionLive), so that logging out or ending a session
+	// cuts off its access tokens at once rather than when they expire. It
+	// costs one more Store read per request. Off by default.
+	CheckSession bool
+
+	// Logger receives the errors the Handler hides from clients (a failing
+	// Store, say). If nil, nothing is logged.
+	Logger *slog.Logger
+}
+
+// Handler serves the authentication API over net/http and provides the
+// middleware that protects the host's own handlers. Create it with New. It
+// is safe for concurrent use.
+//
+// As an http.Handler it routes, relative to where it is mounted:
+//
+//	POST   /register             Register
+//	POST   /login                Login
+//	POST   /refresh              Refresh
+//	POST   /logout               Logout
+//	POST   /logout-all           LogoutAll            (bearer)
+//	GET    /me                   Me                   (bearer)
+//	POST   /change-password      ChangePassword       (bearer)
+//	POST   /forgot-password      ForgotPassword
+//	POST   /reset-password       ResetPassword
+//	GET    /verify-email/{token} VerifyEmail
+//	POST   /verify-email         VerifyEmail
+//	POST   /resend-verification  ResendVerification
+//	GET    /sessions             Sessions             (bearer)
+//	DELETE /sessions/{id}        EndSession           (bearer)
+//
+// Unknown paths get a 404 and known paths with another method a 405, both
+// as problem details.
+type Handler struct {
+	auth         *authkit.Authenticator
+	trusted      []netip.Prefix
+	maxBody      int64
+	checkSession bool
+	log          *slog.Logger
+	mux          *http.ServeMux
+}
+
+// New checks cfg and returns a Handler. It returns an error wrapping
+// authkit.ErrConfig when Authenticator is nil, MaxBodyBytes is negative or a
+// trusted proxy prefix is invalid.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Authenticator == nil {
+		return nil, configError("Authenticator is required")
+	}
+	if cfg.MaxBodyBytes < 0 {
+		return nil, configError("MaxBodyBytes must not be negative")
+	}
+	h := &Handler{
+		auth:         cfg.Authenticator,
+		trusted:      make([]netip.Prefix, 0, len(cfg.TrustedProxies)),
+		maxBody:      cfg.MaxBodyBytes,
+		checkSession: cfg.CheckSession,
+		log:          cfg.Logger,
+	}
+	for _, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return nil, configError("TrustedProxies holds an invalid prefix")
+		}
+		h.trusted = append(h.trusted, p.Masked())
+	}
+	if h.maxBody == 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	h.mux = h.routes()
+	return h, nil
+}
+
+func (h *Handler) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	bearer := func(f http.HandlerFunc) http.Handler { return h.RequireUser(f) }
+	mux.HandleFunc("POST /register", h.Register)
+	mux.HandleFunc("POST /login", h.Login)
+	mux.HandleFunc("POST /refresh", h.Refresh)
+	mux.HandleFunc("POST /logout", h.Logout)
+	mux.Handle("POST /logout-all", bearer(h.LogoutAll))
+	mux.Handle("GET /me", bearer(h.Me))
+	mux.Handle("POST /change-password", bearer(h.ChangePassword))
+	mux.HandleFunc("POST /forgot-password", h.ForgotPassword)
+	mux.HandleFunc("POST /reset-password", h.ResetPassword)
+	mux.HandleFunc("GET /verify-email/{token}", h.VerifyEmail)
+	mux.HandleFunc("POST /verify-email", h.VerifyEmail)
+	mux.HandleFunc("POST /resend-verification", h.ResendVerification)
+	mux.Handle("GET /sessions", bearer(h.Sessions))
+	mux.Handle("DELETE /sessions/{id}", bearer(h.EndSession))
+	return mux
+}
+
+// ServeHTTP routes r to the endpoint its method and path name. Every
+// response carries Cache-Control: no-store.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if !canonical(r.URL.Path) {
+		// The mux would redirect to the clean path, but it cannot know the
+		// prefix the host stripped, so the redirect would leave the mount.
+		writeProblem(w, problem{status: http.StatusNotFound, code: codeNotFound, detail: detailNotFound})
+		return
+	}
+	if miss, pattern := h.mux.Handler(r); pattern == "" {
+		// No route: let the mux decide between 404 and 405 (and set Allow),
+		// but answer with a problem instead of its plain-text body.
+		miss.ServeHTTP(&routeMiss{w: w}, r)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// canonical reports whether p is a clean absolute path: no "//", "." or
+// ".." elements.
+func canonical(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if c != "/" && strings.HasSuffix(p, "/") {
+		c += "/"
+	}
+	return c == p
+}
+
+// routeMiss turns the mux's plain-text 404 and 405 answers into problems.
+type routeMiss struct {
+	w     http.ResponseWriter
+	wrote bool
+}
+
+func (m *routeMiss) Header() http.Header { return m.w.Header() }
+
+func (m *routeMiss) WriteHeader(status int) {
+	if m.wrote {
+		return
+	}
+	m.wrote = true
+	switch status {
+	case http.StatusMethodNotAllowed:
+		writeProblem(m.w, problem{status: status, code: codeMethodNotAllowed, detail: detailMethodNotAllowed})
+	case http.StatusNotFound:
+		writeProblem(m.w, problem{status: status, code: codeNotFound, detail: detailNotFound})
+	default:
+		// Not an answer the mux gives today; pass it on as it is.
+		m.w.WriteHeader(status)
+	}
+}
+
+func (m *routeMiss) Write(b []byte) (int, error) {
+	if !m.wrote {
+		m.WriteHeader(http.StatusOK)
+	}
+	return len(b), nil
+}
+
+// configError is an invalid Config; it unwraps to authkit.ErrConfig.
+type configError string
+
+func (e configError) Error() string { return "httpauth: invalid config: " + string(e) }
+
+func (e configError) Unwrap() error { return authkit.ErrConfig }
+
+var _ http.Handler = (*Handler)(nil)

@@ -1,0 +1,109 @@
+package httpauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strings"
+)
+
+// Messages for JSON members of the wrong type, in Django REST Framework's
+// words.
+const (
+	msgNotAString     = "Not a valid string."
+	msgInvalidValue   = "Invalid value."
+	detailNotJSON     = "Request body is not valid JSON."
+	detailNotAnObject = "Request body must be a JSON object."
+	detailUnreadable  = "Request body could not be read."
+)
+
+// decode reads r's JSON body into dst, which must point to a struct.
+//
+// The body is read through http.MaxBytesReader (413 beyond the limit). A
+// body that is empty or only white space leaves dst as it is, whatever the
+// Content-Type, as Django REST Framework does: the flows then report the
+// missing fields. Any other body must be declared application/json (a
+// charset parameter, if any, must be UTF-8; 415 otherwise) and hold exactly
+// one JSON object: malformed JSON, members of the wrong type and trailing
+// data are a 400 invalid_input. Unknown members are ignored.
+func (h *Handler) decode(w http.ResponseWriter, r *http.Request, dst any) error {
+	if r.Body == nil {
+		return nil
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return badInput(detailUnreadable, nil)
+	}
+	data = bytes.TrimLeft(data, " \t\r\n")
+	if len(data) == 0 {
+		return nil
+	}
+	if !isJSON(r.Header.Get("Content-Type")) {
+		return &requestError{problem{status: http.StatusUnsupportedMediaType, code: codeUnsupportedMediaType, detail: detailMediaType}}
+	}
+	if data[0] != '{' {
+		return badInput(detailNotAnObject, nil)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			msg := msgInvalidValue
+			if typeErr.Type != nil && typeErr.Type.Kind() == reflect.String {
+				msg = msgNotAString
+			}
+			return badInput(detailInvalidInput, map[string][]string{typeErr.Field: {msg}})
+		}
+		return badInput(detailNotJSON, nil)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badInput(detailNotJSON, nil)
+	}
+	return nil
+}
+
+// badInput is a 400 invalid_input about the request body.
+func badInput(detail string, fields map[string][]string) error {
+	return &requestError{problem{status: http.StatusBadRequest, code: codeInvalidInput, detail: detail, fields: fields}}
+}
+
+// isJSON reports whether a Content-Type value is application/json, with no
+// charset or a UTF-8 one (RFC 8259 allows no other).
+func isJSON(contentType string) bool {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8") || strings.EqualFold(cs, "utf8")
+}
+
+// writeJSON writes v as the JSON body of a response with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only the Handler's own response types reach here; they always
+		// marshal.
+		writeProblem(w, problem{status: http.StatusInternalServerError, code: codeInternal, detail: detailInternal})
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// writeNoContent writes a 204.
+func writeNoContent(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}

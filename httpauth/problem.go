@@ -1,0 +1,213 @@
+package httpauth
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/authkit/authkit"
+)
+
+// Problem codes: the machine-readable "code" member of every error body.
+const (
+	codeInvalidInput         = "invalid_input"
+	codeEmailTaken           = "email_taken"
+	codeInvalidCredentials   = "invalid_credentials"
+	codeAccountDisabled      = "account_disabled"
+	codeEmailNotVerified     = "email_not_verified"
+	codeInvalidToken         = "invalid_token"
+	codeTokenExpired         = "token_expired"
+	codeUnauthorized         = "unauthorized"
+	codeNotFound             = "not_found"
+	codeMethodNotAllowed     = "method_not_allowed"
+	codeUnsupportedMediaType = "unsupported_media_type"
+	codeBodyTooLarge         = "body_too_large"
+	codeUnavailable          = "unavailable"
+	codeInternal             = "internal"
+)
+
+// Details: the human-readable "detail" member, in the seed design's words
+// where it has them.
+const (
+	detailInvalidInput       = "Invalid input."
+	detailEmailTaken         = "Email already registered"
+	detailInvalidCredentials = "Invalid email or password"
+	detailAccountDisabled    = "User account is disabled"
+	detailEmailNotVerified   = "Email address is not verified"
+	detailNoCredentials      = "Authentication credentials were not provided."
+	detailBadBearer          = "Invalid or expired token"
+	detailInactiveUser       = "User not found or inactive"
+	detailBadReset           = "Invalid or expired reset token"
+	detailBadVerification    = "Invalid verification token"
+	detailExpiredVerify      = "Verification token expired"
+	detailBadRefresh         = "Invalid or expired refresh token"
+	detailBadToken           = "Invalid or expired token"
+	detailNotFound           = "Not found."
+	detailMethodNotAllowed   = "Method not allowed."
+	detailMediaType          = "Request body must be JSON (Content-Type: application/json)."
+	detailTooLarge           = "Request body is too large."
+	detailUnavailable        = "The service is busy; try again shortly."
+	detailInternal           = "An internal error occurred."
+)
+
+// retryAfterBusy is the Retry-After, in seconds, sent with 503 unavailable.
+const retryAfterBusy = "1"
+
+// problem is an RFC 9457 problem detail about to be written, with the
+// headers that go with it.
+type problem struct {
+	status int
+	code   string
+	detail string
+	fields map[string][]string
+	// challenge is the WWW-Authenticate value of a 401.
+	challenge string
+	// retryAfter is the Retry-After value, in seconds.
+	retryAfter string
+}
+
+// problemBody is the JSON form of a problem.
+type problemBody struct {
+	Type   string              `json:"type"`
+	Title  string              `json:"title"`
+	Status int                 `json:"status"`
+	Detail string              `json:"detail"`
+	Code   string              `json:"code"`
+	Fields map[string][]string `json:"fields,omitempty"`
+}
+
+// tokenUse says which kind of token an endpoint takes, since the seed design
+// words invalid and expired tokens differently for each.
+type tokenUse int
+
+const (
+	useNone tokenUse = iota
+	useBearer
+	useRefresh
+	useReset
+	useVerify
+)
+
+// requestError is a problem found in the request itself (its media type,
+// size or JSON) before any flow ran.
+type requestError struct{ p problem }
+
+func (e *requestError) Error() string { return "httpauth: bad request: " + e.p.code }
+
+// Bearer challenges (RFC 6750, section 3).
+const (
+	challengeBearer       = "Bearer"
+	challengeInvalidToken = `Bearer error="invalid_token"`
+)
+
+// noCredentials is the problem of a bearer route called without a token.
+func noCredentials() problem {
+	return problem{status: http.StatusUnauthorized, code: codeUnauthorized, detail: detailNoCredentials, challenge: challengeBearer}
+}
+
+// badBearer is the problem of a bearer token that was given but refused.
+func badBearer(detail string) problem {
+	return problem{status: http.StatusUnauthorized, code: codeUnauthorized, detail: detail, challenge: challengeInvalidToken}
+}
+
+// classify is the one table from errors to problems. It reports false for an
+// error it does not know, which becomes a 500 with a generic detail.
+func classify(err error, use tokenUse) (problem, bool) {
+	var (
+		reqErr  *requestError
+		invalid *authkit.ValidationError
+		tooBig  *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &reqErr):
+		return reqErr.p, true
+	case errors.As(err, &tooBig):
+		return problem{status: http.StatusRequestEntityTooLarge, code: codeBodyTooLarge, detail: detailTooLarge}, true
+	case errors.As(err, &invalid):
+		return problem{status: http.StatusBadRequest, code: codeInvalidInput, detail: detailInvalidInput, fields: invalid.Fields}, true
+	case errors.Is(err, authkit.ErrInvalidInput):
+		return problem{status: http.StatusBadRequest, code: codeInvalidInput, detail: detailInvalidInput}, true
+	case errors.Is(err, authkit.ErrEmailTaken):
+		return problem{status: http.StatusBadRequest, code: codeEmailTaken, detail: detailEmailTaken}, true
+	case errors.Is(err, authkit.ErrInvalidCredentials):
+		return problem{status: http.StatusUnauthorized, code: codeInvalidCredentials, detail: detailInvalidCredentials, challenge: challengeBearer}, true
+	case errors.Is(err, authkit.ErrAccountDisabled):
+		if use == useBearer {
+			return badBearer(detailInactiveUser), true
+		}
+		return problem{status: http.StatusForbidden, code: codeAccountDisabled, detail: detailAccountDisabled}, true
+	case errors.Is(err, authkit.ErrEmailNotVerified):
+		return problem{status: http.StatusForbidden, code: codeEmailNotVerified, detail: detailEmailNotVerified}, true
+	case errors.Is(err, authkit.ErrTokenExpired):
+		return tokenProblem(use, codeTokenExpired), true
+	case errors.Is(err, authkit.ErrInvalidToken):
+		return tokenProblem(use, codeInvalidToken), true
+	case errors.Is(err, authkit.ErrNotFound):
+		return problem{status: http.StatusNotFound, code: codeNotFound, detail: detailNotFound}, true
+	case errors.Is(err, authkit.ErrBusy):
+		return problem{status: http.StatusServiceUnavailable, code: codeUnavailable, detail: detailUnavailable, retryAfter: retryAfterBusy}, true
+	}
+	return problem{status: http.StatusInternalServerError, code: codeInternal, detail: detailInternal}, false
+}
+
+// tokenProblem words an invalid (code invalid_token) or expired (code
+// token_expired) token for the endpoint that took it.
+func tokenProblem(use tokenUse, code string) problem {
+	switch use {
+	case useBearer:
+		return badBearer(detailBadBearer)
+	case useRefresh:
+		return problem{status: http.StatusUnauthorized, code: code, detail: detailBadRefresh, challenge: challengeBearer}
+	case useReset:
+		return problem{status: http.StatusBadRequest, code: code, detail: detailBadReset}
+	case useVerify:
+		detail := detailBadVerification
+		if code == codeTokenExpired {
+			detail = detailExpiredVerify
+		}
+		return problem{status: http.StatusBadRequest, code: code, detail: detail}
+	}
+	return problem{status: http.StatusBadRequest, code: code, detail: detailBadToken}
+}
+
+// fail answers err as a problem. Errors the table does not know are logged
+// with the endpoint's name and answered with a generic 500: their text never
+// reaches the client.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, endpoint string, use tokenUse, err error) {
+	p, known := classify(err, use)
+	if !known {
+		level := slog.LevelError
+		if r.Context().Err() != nil {
+			// The client went away; the failure is likely its consequence.
+			level = slog.LevelWarn
+		}
+		h.log.Log(r.Context(), level, "httpauth: request failed", "endpoint", endpoint, "method", r.Method, "error", err)
+	}
+	writeProblem(w, p)
+}
+
+// writeProblem writes p as application/problem+json. Its "type" is always
+// "about:blank" and its "title" the status text: "code" is what names the
+// problem.
+func writeProblem(w http.ResponseWriter, p problem) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/problem+json")
+	hdr.Set("Cache-Control", "no-store")
+	if p.challenge != "" {
+		hdr.Set("WWW-Authenticate", p.challenge)
+	}
+	if p.retryAfter != "" {
+		hdr.Set("Retry-After", p.retryAfter)
+	}
+	body, _ := json.Marshal(problemBody{
+		Type:   "about:blank",
+		Title:  http.StatusText(p.status),
+		Status: p.status,
+		Detail: p.detail,
+		Code:   p.code,
+		Fields: p.fields,
+	})
+	w.WriteHeader(p.status)
+	_, _ = w.Write(append(body, '\n'))
+}
