@@ -63,6 +63,7 @@ type Config struct {
 //	POST   /resend-verification  ResendVerification
 //	GET    /sessions             Sessions             (bearer)
 //	DELETE /sessions/{id}        EndSession           (bearer)
+//	GET    /jwks.json            JWKS
 //
 // Unknown paths get a 404 and known paths with another method a 405, both
 // as problem details.
@@ -125,6 +126,7 @@ func (h *Handler) routes() *http.ServeMux {
 	mux.HandleFunc("POST /resend-verification", h.ResendVerification)
 	mux.Handle("GET /sessions", bearer(h.Sessions))
 	mux.Handle("DELETE /sessions/{id}", bearer(h.EndSession))
+	mux.HandleFunc("GET /jwks.json", h.JWKS)
 	return mux
 }
 

@@ -12,10 +12,18 @@ import (
 // signed-in user; only this package can set it.
 type ctxKey struct{}
 
-// principal is what the middleware stores in the request context.
+// principal is what the middleware stores in the request context. user is
+// the zero User when only the token was verified (RequireToken).
 type principal struct {
 	user   authkit.User
 	claims *authkit.Claims
+}
+
+// withLoadedUser returns the principal of ctx if its user was loaded from
+// the Store; claims verified by RequireToken alone do not count.
+func withLoadedUser(ctx context.Context) (*principal, bool) {
+	p, ok := ctx.Value(ctxKey{}).(*principal)
+	return p, ok && p.user.ID != ""
 }
 
 // UserFrom returns the user that RequireUser or Authenticate loaded for the
@@ -23,7 +31,7 @@ type principal struct {
 // The user was loaded from the Store during this request, so it is active
 // and its token version matched the access token's.
 func UserFrom(ctx context.Context) (authkit.User, bool) {
-	p, ok := ctx.Value(ctxKey{}).(*principal)
+	p, ok := withLoadedUser(ctx)
 	if !ok {
 		return authkit.User{}, false
 	}
@@ -61,7 +69,7 @@ func ClaimsFrom(ctx context.Context) (*authkit.Claims, bool) {
 // chain is not checked twice.
 func (h *Handler) RequireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := r.Context().Value(ctxKey{}).(*principal); ok {
+		if _, ok := withLoadedUser(r.Context()); ok {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -87,7 +95,7 @@ func (h *Handler) RequireUser(next http.Handler) http.Handler {
 // another scheme is ignored.
 func (h *Handler) Authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := r.Context().Value(ctxKey{}).(*principal); ok {
+		if _, ok := withLoadedUser(r.Context()); ok {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -152,12 +160,12 @@ func (h *Handler) verify(ctx context.Context, token string) (*principal, error) 
 // by the Handler always has one (RequireUser ran first); called directly by
 // a host that routes itself, it authenticates the request on its own.
 func (h *Handler) withUser(w http.ResponseWriter, r *http.Request, fn func(http.ResponseWriter, *http.Request, *principal)) {
-	if p, ok := r.Context().Value(ctxKey{}).(*principal); ok {
+	if p, ok := withLoadedUser(r.Context()); ok {
 		fn(w, r, p)
 		return
 	}
 	h.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p, ok := r.Context().Value(ctxKey{}).(*principal); ok {
+		if p, ok := withLoadedUser(r.Context()); ok {
 			fn(w, r, p)
 			return
 		}
