@@ -78,12 +78,16 @@ type benchSetup struct {
 	token string
 }
 
-func newBenchSetup(b *testing.B) benchSetup {
+func newBenchSetup(b *testing.B) benchSetup { return newBenchSetupKey(b, nil) }
+
+// newBenchSetupKey signs with key (nil: the HS256 testSecret).
+func newBenchSetupKey(b *testing.B, key *authkit.Key) benchSetup {
 	b.Helper()
 	auth, err := authkit.New(authkit.Config{
 		Store:      memstore.New(),
 		Mailer:     authkit.MailerFunc(func(context.Context, authkit.Message) error { return nil }),
 		Secret:     testSecret,
+		SigningKey: key,
 		BaseURL:    "https://app.example.com",
 		BcryptCost: 4,
 	})
@@ -176,6 +180,41 @@ func BenchmarkBaselineParse(b *testing.B) {
 		if _, err := base.parse(s.token); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkRequireToken is an authenticated request through RequireToken:
+// a Verifier holding only the public key (or, for HS256, the secret)
+// checks the token; no Store is involved.
+func BenchmarkRequireToken(b *testing.B) {
+	for _, alg := range []string{authkit.AlgHS256, authkit.AlgEdDSA, authkit.AlgES256, authkit.AlgRS256} {
+		b.Run(alg, func(b *testing.B) {
+			var key, verifyKey *authkit.Key
+			var err error
+			if alg == authkit.AlgHS256 {
+				key, err = authkit.NewHMACKey("hs", testSecret)
+				verifyKey = key
+			} else if key, err = authkit.GenerateKey("", alg); err == nil {
+				jwk, _ := key.JWK()
+				verifyKey, err = jwk.PublicKey()
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := newBenchSetupKey(b, key)
+			v, err := authkit.NewVerifier(b.Context(), authkit.VerifierConfig{Keys: []*authkit.Key{verifyKey}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, ok := httpauth.ClaimsFrom(r.Context()); !ok {
+					w.WriteHeader(http.StatusInternalServerError)
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
+			})
+			runMiddleware(b, httpauth.RequireToken(v)(next), s.request())
+		})
 	}
 }
 
