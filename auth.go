@@ -148,6 +148,9 @@ func (a *Authenticator) Register(ctx context.Context, r Registration, c Client) 
 	if err := v.err(); err != nil {
 		return Tokens{}, err
 	}
+	if err := a.allow(ctx, c, limitRegisterAddr, a.cfg.Limits.RegisterAddr, c.Addr); err != nil {
+		return Tokens{}, err
+	}
 	if name == "" {
 		name = email[:strings.LastIndexByte(email, '@')]
 	}
@@ -190,12 +193,21 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 	if err := v.err(); err != nil {
 		return Tokens{}, err
 	}
+	if err := a.allow(ctx, c, limitLoginAddr, a.cfg.Limits.LoginAddr, c.Addr); err != nil {
+		return Tokens{}, err
+	}
+	// A throttled account is refused before any password is checked, and
+	// alike whether it exists.
+	if err := a.checkLoginThrottle(ctx, c, email); err != nil {
+		return Tokens{}, err
+	}
 	u, err := a.store.UserByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
 		// Spend the same work as a wrong password, then fail alike.
 		if _, err := a.verifyPassword(ctx, a.dummyHash, password); errors.Is(err, ErrBusy) {
 			return Tokens{}, err
 		}
+		a.recordLoginFailure(ctx, email)
 		a.emit(ctx, c, Event{Type: EventLoginFail, Reason: "unknown_email"})
 		return Tokens{}, ErrInvalidCredentials
 	}
@@ -208,13 +220,16 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 			return Tokens{}, err
 		}
 		a.cfg.Logger.ErrorContext(ctx, "authkit: login: unusable password hash", "user_id", u.ID, "error", err)
+		a.recordLoginFailure(ctx, email)
 		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "corrupt_hash"})
 		return Tokens{}, ErrInvalidCredentials
 	}
 	if !ok {
+		a.recordLoginFailure(ctx, email)
 		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "bad_password"})
 		return Tokens{}, ErrInvalidCredentials
 	}
+	a.clearLoginFailures(ctx, email)
 	if !u.Active {
 		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "disabled"})
 		return Tokens{}, ErrAccountDisabled
@@ -398,6 +413,9 @@ func (a *Authenticator) ResendVerification(ctx context.Context, email string, c 
 	if err := v.err(); err != nil {
 		return err
 	}
+	if send, err := a.mailBudget(ctx, c, limitResendEmail, email); !send {
+		return err
+	}
 	a.emit(ctx, c, Event{Type: EventVerificationRequested, Mail: MessageVerifyEmail})
 	a.queueLink(a.verificationMail(), a.byEmail(email))
 	return nil
@@ -409,6 +427,9 @@ func (a *Authenticator) ResendVerification(ctx context.Context, email string, c 
 // scanner first, say) still answers success. Otherwise it returns
 // ErrInvalidToken or ErrTokenExpired.
 func (a *Authenticator) VerifyEmail(ctx context.Context, token string, c Client) (alreadyVerified bool, err error) {
+	if err := a.allow(ctx, c, limitTokenAddr, a.cfg.Limits.TokenAddr, c.Addr); err != nil {
+		return false, err
+	}
 	if token == "" || len(token) > 512 {
 		return false, ErrInvalidToken
 	}
@@ -462,6 +483,9 @@ func (a *Authenticator) ForgotPassword(ctx context.Context, email string, c Clie
 	if err := v.err(); err != nil {
 		return err
 	}
+	if send, err := a.mailBudget(ctx, c, limitForgotEmail, email); !send {
+		return err
+	}
 	a.emit(ctx, c, Event{Type: EventPasswordResetRequested, Mail: MessageResetPassword})
 	a.queueLink(a.resetMail(), a.byEmail(email))
 	return nil
@@ -480,6 +504,9 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, password strin
 	}
 	a.checkPassword(v, "password", password)
 	if err := v.err(); err != nil {
+		return err
+	}
+	if err := a.allow(ctx, c, limitTokenAddr, a.cfg.Limits.TokenAddr, c.Addr); err != nil {
 		return err
 	}
 	if len(token) > 512 {

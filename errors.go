@@ -36,6 +36,10 @@ var (
 	// ErrInvalidInput is the sentinel every *ValidationError unwraps to.
 	ErrInvalidInput = errors.New("authkit: invalid input")
 
+	// ErrRateLimited means a rate limit refused the request. The error is a
+	// *RateLimitError that says when to retry.
+	ErrRateLimited = errors.New("authkit: rate limited")
+
 	// ErrBusy means the kit refused work because too much of it is already
 	// waiting (for example password hashing under a login flood). The caller
 	// may retry later.

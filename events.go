@@ -29,6 +29,7 @@ const (
 	EventUserDisabled           EventType = "user_disabled"
 	EventUserEnabled            EventType = "user_enabled"
 	EventMailFailed             EventType = "sys_mail_failed"
+	EventRateLimited            EventType = "excess_rate_limit_exceeded"
 )
 
 // Event is one security-relevant outcome. It never carries a password, a

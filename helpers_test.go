@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +187,23 @@ func (k *kit) register(t testing.TB, email, password string) (authkit.Tokens, st
 	msg := k.mail.next(t)
 	require.Equal(t, authkit.MessageVerifyEmail, msg.Kind)
 	return tok, tokenOf(t, msg)
+}
+
+// blockingHasher holds each Verify, while block is set, until release is
+// closed, telling entered when it starts.
+type blockingHasher struct {
+	authkit.BcryptHasher
+	block   atomic.Bool
+	release chan struct{}
+	entered chan struct{}
+}
+
+func (h *blockingHasher) Verify(hash, password string) (bool, error) {
+	if h.block.Load() {
+		if h.entered != nil {
+			h.entered <- struct{}{}
+		}
+		<-h.release
+	}
+	return h.BcryptHasher.Verify(hash, password)
 }

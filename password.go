@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -124,10 +125,21 @@ func (a *Authenticator) verifyPassword(ctx context.Context, hash, password strin
 	return a.hasher.Verify(hash, password)
 }
 
+// acquireHash takes a hashing slot, waiting at most MaxHashWait and never
+// past ctx.
 func (a *Authenticator) acquireHash(ctx context.Context) error {
 	select {
 	case a.hashSlots <- struct{}{}:
 		return nil
+	default:
+	}
+	wait := time.NewTimer(a.cfg.MaxHashWait)
+	defer wait.Stop()
+	select {
+	case a.hashSlots <- struct{}{}:
+		return nil
+	case <-wait.C:
+		return fmt.Errorf("%w: no password hashing slot within %s", ErrBusy, a.cfg.MaxHashWait)
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
 	}

@@ -89,6 +89,9 @@ func truncate(s string, n int) string {
 // An expired session returns ErrTokenExpired; a disabled account
 // ErrAccountDisabled.
 func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Client) (Tokens, error) {
+	if err := a.allow(ctx, c, limitTokenAddr, a.cfg.Limits.TokenAddr, c.Addr); err != nil {
+		return Tokens{}, err
+	}
 	sid, secret, ok := splitRefresh(refreshToken)
 	if !ok {
 		return Tokens{}, ErrInvalidToken

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/authkit/authkit"
 )
@@ -24,6 +26,7 @@ const (
 	codeUnsupportedMediaType = "unsupported_media_type"
 	codeBodyTooLarge         = "body_too_large"
 	codeUnavailable          = "unavailable"
+	codeRateLimited          = "rate_limited"
 	codeInternal             = "internal"
 )
 
@@ -48,6 +51,7 @@ const (
 	detailMediaType          = "Request body must be JSON (Content-Type: application/json)."
 	detailTooLarge           = "Request body is too large."
 	detailUnavailable        = "The service is busy; try again shortly."
+	detailRateLimited        = "Too many requests; try again later."
 	detailInternal           = "An internal error occurred."
 )
 
@@ -118,10 +122,13 @@ func classify(err error, use tokenUse) (problem, bool) {
 		reqErr  *requestError
 		invalid *authkit.ValidationError
 		tooBig  *http.MaxBytesError
+		limited *authkit.RateLimitError
 	)
 	switch {
 	case errors.As(err, &reqErr):
 		return reqErr.p, true
+	case errors.As(err, &limited):
+		return problem{status: http.StatusTooManyRequests, code: codeRateLimited, detail: detailRateLimited, retryAfter: retryAfterSeconds(limited.RetryAfter)}, true
 	case errors.As(err, &tooBig):
 		return problem{status: http.StatusRequestEntityTooLarge, code: codeBodyTooLarge, detail: detailTooLarge}, true
 	case errors.As(err, &invalid):
@@ -149,6 +156,12 @@ func classify(err error, use tokenUse) (problem, bool) {
 		return problem{status: http.StatusServiceUnavailable, code: codeUnavailable, detail: detailUnavailable, retryAfter: retryAfterBusy}, true
 	}
 	return problem{status: http.StatusInternalServerError, code: codeInternal, detail: detailInternal}, false
+}
+
+// retryAfterSeconds writes a wait as a Retry-After value: whole seconds,
+// rounded up, at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
 // tokenProblem words an invalid (code invalid_token) or expired (code

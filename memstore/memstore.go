@@ -11,7 +11,10 @@ import (
 	"github.com/authkit/authkit"
 )
 
-var _ authkit.Store = (*Store)(nil)
+var (
+	_ authkit.Store   = (*Store)(nil)
+	_ authkit.Limiter = (*Store)(nil)
+)
 
 // Store is an in-memory authkit.Store. The zero value is not ready for use;
 // call New. A *Store is safe for concurrent use by many goroutines.
@@ -21,6 +24,10 @@ var _ authkit.Store = (*Store)(nil)
 // authkit.ErrAlreadyExists and authkit.ErrConflict as the authkit.Store
 // contract describes. Times are kept in UTC.
 type Store struct {
+	// MemoryLimiter makes the Store a Limiter, so that Authenticators
+	// sharing the Store share their rate limits.
+	authkit.MemoryLimiter
+
 	mu sync.RWMutex
 	// users holds every user by ID.
 	users map[string]authkit.User

@@ -16,6 +16,10 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, func(testing.TB) authkit.Store { return memstore.New() })
 }
 
+func TestLimiter(t *testing.T) {
+	storetest.RunLimiter(t, func(testing.TB) authkit.Limiter { return memstore.New() })
+}
+
 // seeded returns a store holding one user, and that user.
 func seeded(tb testing.TB) (*memstore.Store, authkit.User) {
 	tb.Helper()

@@ -1,0 +1,317 @@
+package authkit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Limit is a rate limit: Burst events may happen at once, and the budget
+// refills by one event every Every. The zero Limit means "the kit's
+// default" where a Config field holds it; Off switches a limit off.
+//
+// Limits are kept with the generic cell rate algorithm (GCRA): per key the
+// Limiter stores one time, the theoretical arrival time (TAT) of the next
+// event, so a check is one atomic read-modify-write.
+type Limit struct {
+	Burst int
+	Every time.Duration
+	Off   bool
+}
+
+// Decide applies the limit to an event at now, given the key's stored TAT
+// (the zero time for a key never seen). It returns the TAT to store if the
+// event is allowed, whether it is, and, when it is not, how long until it
+// would be. Limiter implementations use it so that every one decides alike.
+func (l Limit) Decide(tat, now time.Time) (next time.Time, ok bool, retryAfter time.Duration) {
+	if tat.Before(now) {
+		tat = now
+	}
+	tolerance := time.Duration(l.Burst-1) * l.Every
+	if wait := tat.Sub(now) - tolerance; wait > 0 {
+		return tat, false, wait
+	}
+	return tat.Add(l.Every), true, 0
+}
+
+// Limiter keeps rate-limit counters. Every Authenticator that shares a
+// Limiter shares its budgets: pass a Store that implements it (memstore,
+// sqlstore) so that all instances of a service count together. Methods must
+// be safe for concurrent use and each check must be atomic: of 100
+// concurrent Allow calls against a fresh key with a burst of 10, exactly 10
+// succeed.
+type Limiter interface {
+	// Allow records one event for key at now if l allows it, and reports
+	// whether it did; when it did not, retryAfter says how long until it
+	// would. It is one atomic step.
+	Allow(ctx context.Context, key string, l Limit, now time.Time) (ok bool, retryAfter time.Duration, err error)
+	// Peek reports what Allow would answer, recording nothing.
+	Peek(ctx context.Context, key string, l Limit, now time.Time) (ok bool, retryAfter time.Duration, err error)
+	// Reset forgets the events of key.
+	Reset(ctx context.Context, key string) error
+	// DeleteStale deletes the counters of keys whose budget is whole again at
+	// now (their TAT is not after now) and returns how many it deleted.
+	DeleteStale(ctx context.Context, now time.Time) (int64, error)
+}
+
+// MemoryLimiter is a Limiter that keeps its counters in this process. The
+// zero value is ready to use. Instances of a service that each keep their
+// own MemoryLimiter each grant the whole budget: share a Store-backed
+// Limiter instead.
+type MemoryLimiter struct {
+	mu   sync.Mutex
+	tats map[string]time.Time
+}
+
+var _ Limiter = (*MemoryLimiter)(nil)
+
+// Allow implements Limiter.
+func (m *MemoryLimiter) Allow(ctx context.Context, key string, l Limit, now time.Time) (bool, time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return false, 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	next, ok, wait := l.Decide(m.tats[key], now)
+	if ok {
+		if m.tats == nil {
+			m.tats = make(map[string]time.Time)
+		}
+		m.tats[key] = next
+	}
+	return ok, wait, nil
+}
+
+// Peek implements Limiter.
+func (m *MemoryLimiter) Peek(ctx context.Context, key string, l Limit, now time.Time) (bool, time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return false, 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok, wait := l.Decide(m.tats[key], now)
+	return ok, wait, nil
+}
+
+// Reset implements Limiter.
+func (m *MemoryLimiter) Reset(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.tats, key)
+	return nil
+}
+
+// DeleteStale implements Limiter.
+func (m *MemoryLimiter) DeleteStale(ctx context.Context, now time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for k, tat := range m.tats {
+		if !tat.After(now) {
+			delete(m.tats, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Limits are the rate limits of the flows. A zero field takes the default
+// written beside it; set Off to switch one off. Per-address limits apply
+// only when the flow is given a Client.Addr (httpauth always gives one).
+//
+// The defaults follow NIST SP 800-63B §5.2.2 (no more than 100 consecutive
+// failed attempts on one account; prefer delays over lockout) and the OWASP
+// Authentication and Credential Stuffing Prevention cheat sheets (throttle
+// per account and per source address, make lockouts soft and short, and
+// do not let the limit reveal whether an account exists).
+type Limits struct {
+	// LoginFailures is the per-account budget of failed logins, keyed on
+	// the normalized email whether or not the account exists. Default: 5 at
+	// once, then one more per minute. A successful login restores it.
+	LoginFailures Limit
+	// LoginFailuresDaily is a slower second budget on the same failures,
+	// so that waits grow for a sustained attack: default 20 at once, then
+	// one more per 30 minutes, which holds an attacker to at most 68 tries
+	// in a day, under NIST's 100.
+	LoginFailuresDaily Limit
+	// LoginAddr bounds login attempts from one client address. Default: 30
+	// at once, then one every 2 seconds.
+	LoginAddr Limit
+	// RegisterAddr bounds registrations from one client address. Default:
+	// 10 at once, then one every 6 minutes.
+	RegisterAddr Limit
+	// MailAddr bounds forgot-password and resend-verification requests
+	// from one client address. Default: 10 at once, then one per minute.
+	MailAddr Limit
+	// MailEmail bounds the mail one address can be sent by
+	// forgot-password and resend-verification, each counted on its own.
+	// Beyond it the request still answers the same and simply sends
+	// nothing. Default: 3 at once, then one every 20 minutes.
+	MailEmail Limit
+	// TokenAddr bounds refresh, verify-email and reset-password requests
+	// from one client address. Default: 60 at once, then one per second.
+	TokenAddr Limit
+}
+
+// withDefaults fills in the zero limits.
+func (l Limits) withDefaults() Limits {
+	def := func(p *Limit, burst int, every time.Duration) {
+		if *p == (Limit{}) {
+			*p = Limit{Burst: burst, Every: every}
+		}
+	}
+	def(&l.LoginFailures, 5, time.Minute)
+	def(&l.LoginFailuresDaily, 20, 30*time.Minute)
+	def(&l.LoginAddr, 30, 2*time.Second)
+	def(&l.RegisterAddr, 10, 6*time.Minute)
+	def(&l.MailAddr, 10, time.Minute)
+	def(&l.MailEmail, 3, 20*time.Minute)
+	def(&l.TokenAddr, 60, time.Second)
+	return l
+}
+
+// check validates the limits that are on.
+func (l Limits) check() error {
+	for name, lim := range map[string]Limit{
+		"LoginFailures": l.LoginFailures, "LoginFailuresDaily": l.LoginFailuresDaily,
+		"LoginAddr": l.LoginAddr, "RegisterAddr": l.RegisterAddr, "MailAddr": l.MailAddr,
+		"MailEmail": l.MailEmail, "TokenAddr": l.TokenAddr,
+	} {
+		if !lim.Off && (lim.Burst < 1 || lim.Every <= 0) {
+			return configError("Limits.%s needs Burst ≥ 1 and Every > 0 (or Off)", name)
+		}
+	}
+	return nil
+}
+
+// RateLimitError is returned when a rate limit refuses a request. It
+// unwraps to ErrRateLimited.
+type RateLimitError struct {
+	// RetryAfter is how long until the request would be allowed.
+	RetryAfter time.Duration
+}
+
+// Error says how long to wait.
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("authkit: rate limited: retry after %s", e.RetryAfter.Round(time.Second))
+}
+
+// Unwrap returns ErrRateLimited.
+func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
+
+// limitKey names the counter of a limit for a value (an email or an
+// address). The value is hashed, so that the Limiter holds no email
+// addresses and every key has the same short length.
+func limitKey(name, value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return name + ":" + hex.EncodeToString(sum[:16])
+}
+
+// allow takes one event from the named limit for value, returning a
+// *RateLimitError when the budget is spent. An empty value (no client
+// address) or a limit that is off always passes.
+func (a *Authenticator) allow(ctx context.Context, c Client, name string, l Limit, value string) error {
+	if l.Off || value == "" {
+		return nil
+	}
+	ok, wait, err := a.cfg.Limiter.Allow(ctx, limitKey(name, value), l, a.now())
+	if err != nil {
+		return fmt.Errorf("authkit: rate limit: %w", err)
+	}
+	if !ok {
+		a.emit(ctx, c, Event{Type: EventRateLimited, Reason: name})
+		return &RateLimitError{RetryAfter: wait}
+	}
+	return nil
+}
+
+// peek is allow without taking an event.
+func (a *Authenticator) peek(ctx context.Context, c Client, name string, l Limit, value string) error {
+	if l.Off || value == "" {
+		return nil
+	}
+	ok, wait, err := a.cfg.Limiter.Peek(ctx, limitKey(name, value), l, a.now())
+	if err != nil {
+		return fmt.Errorf("authkit: rate limit: %w", err)
+	}
+	if !ok {
+		a.emit(ctx, c, Event{Type: EventRateLimited, Reason: name})
+		return &RateLimitError{RetryAfter: wait}
+	}
+	return nil
+}
+
+// Names of the limits, as they appear in limit keys and in the Reason of
+// EventRateLimited.
+const (
+	limitLoginFailures      = "login_failures"
+	limitLoginFailuresDaily = "login_failures_daily"
+	limitLoginAddr          = "login_addr"
+	limitRegisterAddr       = "register_addr"
+	limitMailAddr           = "mail_addr"
+	limitForgotEmail        = "forgot_password_email"
+	limitResendEmail        = "resend_verification_email"
+	limitTokenAddr          = "token_addr"
+)
+
+// mailBudget spends one request of the client address's mail budget (when
+// it is spent, the request is refused with a *RateLimitError) and one of
+// the email's, named name. When the email's is spent, send is false but err
+// is nil: the request answers as always and no mail goes out, so the limit
+// tells nothing about the account.
+func (a *Authenticator) mailBudget(ctx context.Context, c Client, name, email string) (send bool, err error) {
+	if err := a.allow(ctx, c, limitMailAddr, a.cfg.Limits.MailAddr, c.Addr); err != nil {
+		return false, err
+	}
+	err = a.allow(ctx, c, name, a.cfg.Limits.MailEmail, email)
+	if errors.Is(err, ErrRateLimited) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// checkLoginThrottle refuses a login while the account's failure budget is
+// spent, before any password is checked.
+func (a *Authenticator) checkLoginThrottle(ctx context.Context, c Client, email string) error {
+	l := a.cfg.Limits
+	err := a.peek(ctx, c, limitLoginFailuresDaily, l.LoginFailuresDaily, email)
+	if err != nil {
+		return err // the longer wait, when both budgets are spent
+	}
+	return a.peek(ctx, c, limitLoginFailures, l.LoginFailures, email)
+}
+
+// recordLoginFailure spends one failure of the account's budgets.
+func (a *Authenticator) recordLoginFailure(ctx context.Context, email string) {
+	l := a.cfg.Limits
+	for _, lim := range []struct {
+		name string
+		l    Limit
+	}{{limitLoginFailures, l.LoginFailures}, {limitLoginFailuresDaily, l.LoginFailuresDaily}} {
+		if lim.l.Off {
+			continue
+		}
+		if _, _, err := a.cfg.Limiter.Allow(ctx, limitKey(lim.name, email), lim.l, a.now()); err != nil {
+			a.cfg.Logger.WarnContext(ctx, "authkit: record login failure", "error", err)
+		}
+	}
+}
+
+// clearLoginFailures restores the account's budgets after a good login.
+func (a *Authenticator) clearLoginFailures(ctx context.Context, email string) {
+	for _, name := range []string{limitLoginFailures, limitLoginFailuresDaily} {
+		if err := a.cfg.Limiter.Reset(ctx, limitKey(name, email)); err != nil {
+			a.cfg.Logger.WarnContext(ctx, "authkit: clear login failures", "error", err)
+		}
+	}
+}
