@@ -32,8 +32,9 @@
 // "fields": {name: [messages]} for per-field errors), email_taken,
 // invalid_credentials, account_disabled, email_not_verified, invalid_token,
 // token_expired, unauthorized, not_found, method_not_allowed,
-// unsupported_media_type, body_too_large, unavailable (with Retry-After) and
-// internal. "detail" keeps the original design's messages for people.
+// unsupported_media_type, body_too_large, rate_limited (429, with
+// Retry-After in seconds), unavailable (503, with Retry-After) and internal.
+// "detail" keeps the original design's messages for people.
 //
 // # Middleware
 //
@@ -48,6 +49,10 @@
 //	})))
 //
 // Both are func(http.Handler) http.Handler, so they fit any router.
+//
+// A service that holds neither the secret nor the Store verifies tokens
+// with an authkit.Verifier built from the issuer's GET /jwks.json, behind
+// RequireToken, which puts the claims (not a user) in the context.
 //
 // # Security
 //
