@@ -51,13 +51,16 @@ type Key struct {
 }
 
 // NewHMACKey returns an HS256 key with the given id. The secret must be at
-// least 32 bytes of random data; anyone who knows it can mint tokens.
+// least 32 bytes of random data; anyone who knows it can mint tokens. If id
+// is empty, it is derived from the secret (one-way) as Config.Secret's is,
+// so the key of a former Config.Secret, listed in VerificationKeys, keeps
+// verifying the tokens that secret signed.
 func NewHMACKey(id string, secret []byte) (*Key, error) {
-	if id == "" {
-		return nil, configError("key id must not be empty")
-	}
 	if len(secret) < minSecretBytes {
 		return nil, configError("HS256 secret must be at least %d bytes", minSecretBytes)
+	}
+	if id == "" {
+		id = secretKeyID(secret)
 	}
 	s := append([]byte(nil), secret...)
 	return &Key{id: id, method: jwt.SigningMethodHS256, sign: s, verify: s}, nil
@@ -135,7 +138,7 @@ func newKeyring(signing *Key, verification []*Key, r verifyRules) (*keyring, err
 // configKeyring builds the keyring of a Config.
 func configKeyring(c Config, signing *Key, verification []*Key) (*keyring, error) {
 	if signing == nil {
-		k, err := NewHMACKey(secretKeyID(c.Secret), c.Secret)
+		k, err := NewHMACKey("", c.Secret)
 		if err != nil {
 			return nil, err
 		}
