@@ -206,4 +206,3 @@ func percentile(sorted []float64, p float64) float64 {
 	i := int(p * float64(len(sorted)-1))
 	return sorted[i]
 }
-
