@@ -1,0 +1,76 @@
+// Package sqlstore is an authkit.Store over database/sql for PostgreSQL,
+// MySQL/MariaDB and SQLite.
+//
+// This package holds the Store and its SQL and imports no driver. The
+// subpackages postgres (pgx), mysql (go-sql-driver/mysql) and sqlite
+// (modernc.org/sqlite, pure Go) each bring one driver, its Dialect, and an
+// Open that makes a *sql.DB from a URL, so a program compiles only the
+// driver it uses.
+//
+// # Quick start
+//
+//	db, err := sqlite.Open(ctx, "sqlite:authkit.db") // or postgres.Open, mysql.Open
+//	if err != nil { … }
+//	defer db.Close()
+//	store, err := sqlite.New(db) // or sqlstore.New(db, sqlite.Dialect())
+//	if err != nil { … }
+//	if err := store.Migrate(ctx); err != nil { … }
+//	auth, err := authkit.New(authkit.Config{Store: store, …})
+//
+// A host that already has a *sql.DB passes it to New and keeps its own pool
+// settings; closing it stays the host's business. For the concurrency
+// promises to hold under load, give PostgreSQL and MySQL pools a handful of
+// connections or more; SQLite connections need a busy timeout and the WAL
+// journal (sqlite.Open sets both).
+//
+// # Schema and migrations
+//
+// The tables are authkit_users, authkit_tokens and authkit_sessions, beside
+// the host's own. Their schema is plain SQL, one directory of numbered files
+// per engine, embedded in the package (Engine.Migrations returns them).
+// Store.Migrate applies the files the database has not seen, records each
+// version in authkit_schema_migrations, is safe to run at every start and
+// from several processes at once, and refuses (ErrSchemaTooNew) a database
+// migrated by newer code. Hosts that use their own migration tool can apply
+// the files as they are instead.
+//
+// Emails are unique ignoring case by a unique constraint on the column
+// email_lower, which the Store fills with the lower-cased email. The
+// lowering is done in Go rather than by a database collation, so that every
+// engine (and memstore) agrees on which emails are equal: SQLite's NOCASE
+// folds only ASCII, and MySQL's case-insensitive collations also ignore
+// accents, which would let "josé@…" sign in as "jose@…".
+//
+// Times are stored in UTC, to the microsecond: timestamptz on PostgreSQL,
+// DATETIME(6) holding the UTC wall clock on MySQL (independent of the
+// connection's loc and time_zone settings) and integer microseconds since
+// the Unix epoch on SQLite. Unset times (a token's UsedAt, a session's
+// RotatedAt) are NULL.
+//
+// # Atomicity
+//
+// Each promise of the authkit.Store contract is kept by the database:
+// unique emails, ids and token hashes by constraints; single-use tokens and
+// refresh rotation by one conditional UPDATE each (… WHERE used_at IS NULL,
+// … WHERE refresh_hash = ?), so that of concurrent callers exactly one
+// changes the row; UpdateUser, with its compare-and-swap on the password
+// hash and the sessions it ends, by one transaction.
+//
+// # Errors
+//
+// Store errors are authkit.ErrNotFound, authkit.ErrAlreadyExists and
+// authkit.ErrConflict, wrapped with the operation's name ("sqlstore: create
+// user: authkit: already exists"); test for them with errors.Is. Other
+// errors are the driver's, wrapped the same way. They carry no SQL text, but
+// a driver's message may name tables, constraints or values: log them, and
+// never show them to end users.
+//
+// # Security
+//
+// The Store never builds SQL from its inputs: every value is a bound
+// parameter. It keeps only what the Authenticator hands it, which for
+// one-time and refresh tokens is their SHA-256, never the token itself.
+// Database URLs carry credentials; take them from the environment or a
+// secret store, and require TLS on any network (sslmode=verify-full for
+// PostgreSQL, tls=true for MySQL).
+package sqlstore

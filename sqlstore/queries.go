@@ -1,0 +1,82 @@
+package sqlstore
+
+// The statements of the Store, with ? placeholders that sqlDialect.bind
+// turns into the engine's style. They are the same text on every engine
+// apart from the placeholders, RETURNING (only used where supported) and the
+// row locks of lockSuffix.
+
+const (
+	userColumns    = "id, email, display_name, password_hash, active, email_verified, token_version, created_at, updated_at"
+	tokenColumns   = "hash, user_id, purpose, created_at, expires_at, used_at"
+	sessionColumns = "id, user_id, refresh_hash, previous_hash, rotated_at, created_at, last_used_at, expires_at, user_agent, client_addr"
+)
+
+// queries holds the statements bound for one engine.
+type queries struct {
+	createUser, userByID, userByEmail                string
+	updateUser, updateUserIf, userPasswordHash       string
+	endSessions                                      string
+	createToken, consumeToken, consumeTokenReturning string
+	token, deleteUserTokens, deleteExpiredTokens     string
+	createSession, session, userSessions             string
+	rotateSession, rotateSessionReturning            string
+	sessionRefreshHash, sessionRefreshHashLocked     string
+	deleteSession, deleteExpiredSessions, deleteIdle string
+	allowLimit, insertLimit, limitTAT                string
+	deleteLimit, deleteStaleLimits                   string
+}
+
+// newQueries binds the statements for d.
+func newQueries(d sqlDialect) queries {
+	const updateUser = "UPDATE authkit_users SET" +
+		" password_hash = COALESCE(?, password_hash)," +
+		" display_name = COALESCE(?, display_name)," +
+		" active = COALESCE(?, active)," +
+		" email_verified = COALESCE(?, email_verified)," +
+		" token_version = token_version + ?," +
+		" updated_at = ?" +
+		" WHERE id = ?"
+	const consumeToken = "UPDATE authkit_tokens SET used_at = ? WHERE hash = ? AND purpose = ? AND used_at IS NULL"
+	const rotateSession = "UPDATE authkit_sessions SET" +
+		" previous_hash = ?, refresh_hash = ?, rotated_at = ?, last_used_at = ?, expires_at = ?" +
+		" WHERE id = ? AND refresh_hash = ?"
+	return queries{
+		createUser: d.bind("INSERT INTO authkit_users (id, email, email_lower, display_name, password_hash, active, email_verified, token_version, created_at, updated_at)" +
+			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+		userByID:         d.bind("SELECT " + userColumns + " FROM authkit_users WHERE id = ?"),
+		userByEmail:      d.bind("SELECT " + userColumns + " FROM authkit_users WHERE email_lower = ?"),
+		updateUser:       d.bind(updateUser),
+		updateUserIf:     d.bind(updateUser + " AND password_hash = ?"),
+		userPasswordHash: d.bind("SELECT password_hash FROM authkit_users WHERE id = ?" + d.lockSuffix),
+		endSessions:      d.bind("DELETE FROM authkit_sessions WHERE user_id = ? AND id <> ?"),
+
+		createToken:           d.bind("INSERT INTO authkit_tokens (" + tokenColumns + ") VALUES (?, ?, ?, ?, ?, ?)"),
+		consumeToken:          d.bind(consumeToken),
+		consumeTokenReturning: d.bind(consumeToken + " RETURNING " + tokenColumns),
+		token:                 d.bind("SELECT " + tokenColumns + " FROM authkit_tokens WHERE hash = ?"),
+		deleteUserTokens:      d.bind("DELETE FROM authkit_tokens WHERE user_id = ? AND purpose = ?"),
+		deleteExpiredTokens:   d.bind("DELETE FROM authkit_tokens WHERE expires_at < ?"),
+
+		createSession:            d.bind("INSERT INTO authkit_sessions (" + sessionColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+		session:                  d.bind("SELECT " + sessionColumns + " FROM authkit_sessions WHERE id = ?"),
+		userSessions:             d.bind("SELECT " + sessionColumns + " FROM authkit_sessions WHERE user_id = ? ORDER BY created_at, id"),
+		rotateSession:            d.bind(rotateSession),
+		rotateSessionReturning:   d.bind(rotateSession + " RETURNING " + sessionColumns),
+		sessionRefreshHash:       d.bind("SELECT refresh_hash FROM authkit_sessions WHERE id = ?"),
+		sessionRefreshHashLocked: d.bind("SELECT refresh_hash FROM authkit_sessions WHERE id = ?" + d.lockSuffix),
+		deleteSession:            d.bind("DELETE FROM authkit_sessions WHERE id = ? AND user_id = ?"),
+		deleteExpiredSessions:    d.bind("DELETE FROM authkit_sessions WHERE expires_at < ?"),
+		deleteIdle:               d.bind("DELETE FROM authkit_sessions WHERE expires_at < ? OR last_used_at < ?"),
+
+		// allowLimit takes one event if the budget allows it (the GCRA of
+		// authkit.Limit.Decide in SQL): parameters now, now+every, every,
+		// key and now+tolerance, all in microseconds.
+		allowLimit: d.bind("UPDATE authkit_rate_limits" +
+			" SET tat = CASE WHEN tat < ? THEN ? ELSE tat + ? END" +
+			" WHERE limit_key = ? AND tat <= ?"),
+		insertLimit:       d.bind("INSERT INTO authkit_rate_limits (limit_key, tat) VALUES (?, ?)"),
+		limitTAT:          d.bind("SELECT tat FROM authkit_rate_limits WHERE limit_key = ?"),
+		deleteLimit:       d.bind("DELETE FROM authkit_rate_limits WHERE limit_key = ?"),
+		deleteStaleLimits: d.bind("DELETE FROM authkit_rate_limits WHERE tat <= ?"),
+	}
+}
