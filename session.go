@@ -246,9 +246,10 @@ func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string
 	return nil
 }
 
-// Cleanup deletes expired one-time tokens and sessions and returns how many
-// records it deleted. Hosts call it on a schedule (hourly is plenty); the
-// flows never depend on it, since they check expiry themselves.
+// Cleanup deletes expired one-time tokens and sessions, and the rate-limit
+// counters whose budget is whole again, and returns how many records it
+// deleted. Hosts call it on a schedule (hourly is plenty); the flows never
+// depend on it, since they check expiry themselves.
 func (a *Authenticator) Cleanup(ctx context.Context) (int64, error) {
 	now := a.now()
 	n, err := a.store.DeleteExpiredTokens(ctx, now)
@@ -260,8 +261,14 @@ func (a *Authenticator) Cleanup(ctx context.Context) (int64, error) {
 		idle = now.Add(-a.cfg.SessionIdleTimeout)
 	}
 	m, err := a.store.DeleteExpiredSessions(ctx, now, idle)
+	n += m
 	if err != nil {
-		return n + m, fmt.Errorf("authkit: cleanup sessions: %w", err)
+		return n, fmt.Errorf("authkit: cleanup sessions: %w", err)
 	}
-	return n + m, nil
+	m, err = a.cfg.Limiter.DeleteStale(ctx, now)
+	n += m
+	if err != nil {
+		return n, fmt.Errorf("authkit: cleanup rate limits: %w", err)
+	}
+	return n, nil
 }

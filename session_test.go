@@ -133,10 +133,16 @@ func TestSessionLifetimes(t *testing.T) {
 func TestCleanupDeletesExpiredRecords(t *testing.T) {
 	k := newKit(t, nil)
 	tok, _ := k.register(t, "c@example.com", pw)
-	k.clock.Advance(31 * 24 * time.Hour)
+	_, err := k.Login(t.Context(), "c@example.com", "wrong password", authkit.Client{Addr: "192.0.2.7"})
+	require.ErrorIs(t, err, authkit.ErrInvalidCredentials)
 	n, err := k.Cleanup(t.Context())
 	require.NoError(t, err)
-	assert.EqualValues(t, 2, n, "the verification token and the session")
+	assert.Zero(t, n, "nothing has expired yet")
+
+	k.clock.Advance(31 * 24 * time.Hour)
+	n, err = k.Cleanup(t.Context())
+	require.NoError(t, err)
+	assert.EqualValues(t, 6, n, "the verification token, the session, and the counters of registration and login by the address and of the account's two failure budgets")
 	_, err = k.store.Session(t.Context(), tok.SessionID)
 	assert.ErrorIs(t, err, authkit.ErrNotFound)
 }
