@@ -1,0 +1,274 @@
+// Command server is authkit's reference server: the whole auth API of the
+// seed design on one port, with its data in SQLite by default.
+//
+//	go run ./examples/server
+//
+// It reads its settings from the environment:
+//
+//	AUTHKIT_ADDR              listen address (default ":8080")
+//	AUTHKIT_DATABASE_URL      sqlite:PATH, postgres://…, mysql://… (default "sqlite:authkit.db")
+//	AUTHKIT_SECRET            HS256 signing secret, ≥ 32 bytes (default: random per start, with a warning)
+//	AUTHKIT_SIGNING_KEY_FILE  PEM (PKCS#8) private key that signs instead of the secret; the
+//	                          algorithm (EdDSA, ES256, RS256) follows from the key
+//	AUTHKIT_VERIFICATION_KEY_FILES  comma-separated PEM files of retired keys that still verify
+//	AUTHKIT_BASE_URL          base of the links in emails (default "http://localhost:8080")
+//	AUTHKIT_SMTP_URL          smtp://user:pass@host:port (STARTTLS), smtps://… (implicit TLS);
+//	                          unset: emails are printed to the log
+//	AUTHKIT_MAIL_FROM         sender address (default "authkit@localhost")
+//
+// It mounts the API at /api/auth/, serves a protected GET /api/hello, and
+// the pages that email links open (/verify-email, /reset-password). It
+// shuts down gracefully on SIGINT and SIGTERM, delivering queued mail first.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/httpauth"
+	"github.com/authkit/authkit/smtpmail"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(ctx, os.Getenv, logger, nil); err != nil {
+		logger.Error("server stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+// settings are the server's environment settings.
+type settings struct {
+	addr, databaseURL, baseURL, smtpURL, mailFrom string
+	secret                                        []byte
+	signingKey                                    *authkit.Key
+	verificationKeys                              []*authkit.Key
+}
+
+func readSettings(getenv func(string) string, logger *slog.Logger) (settings, error) {
+	or := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	s := settings{
+		addr:        or("AUTHKIT_ADDR", ":8080"),
+		databaseURL: or("AUTHKIT_DATABASE_URL", "sqlite:authkit.db"),
+		baseURL:     or("AUTHKIT_BASE_URL", "http://localhost:8080"),
+		smtpURL:     getenv("AUTHKIT_SMTP_URL"),
+		mailFrom:    or("AUTHKIT_MAIL_FROM", "authkit@localhost"),
+		secret:      []byte(getenv("AUTHKIT_SECRET")),
+	}
+	var err error
+	if s.signingKey, err = readKey(getenv("AUTHKIT_SIGNING_KEY_FILE")); err != nil {
+		return s, err
+	}
+	for _, name := range strings.Split(getenv("AUTHKIT_VERIFICATION_KEY_FILES"), ",") {
+		if k, err := readKey(strings.TrimSpace(name)); err != nil {
+			return s, err
+		} else if k != nil {
+			s.verificationKeys = append(s.verificationKeys, k)
+		}
+	}
+	switch {
+	case s.signingKey != nil:
+		if len(s.secret) > 0 {
+			// Moving from HS256 to a key pair: tokens signed with the
+			// secret keep verifying until it is removed.
+			old, err := authkit.NewHMACKey("", s.secret)
+			if err != nil {
+				return s, fmt.Errorf("AUTHKIT_SECRET: %w", err)
+			}
+			s.verificationKeys = append(s.verificationKeys, old)
+		}
+	case len(s.secret) == 0:
+		s.secret = make([]byte, 32)
+		if _, err := rand.Read(s.secret); err != nil {
+			return s, err
+		}
+		logger.Warn("AUTHKIT_SECRET is not set: using a random secret, so every restart signs everybody out")
+	case len(s.secret) < 32:
+		return s, errors.New("AUTHKIT_SECRET must be at least 32 bytes")
+	}
+	return s, nil
+}
+
+// readKey reads a PEM key file; an empty name is no key.
+func readKey(name string) (*authkit.Key, error) {
+	if name == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	k, err := authkit.ParseKeyPEM("", data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return k, nil
+}
+
+// run starts the server and blocks until ctx ends, then shuts it down.
+// ready, if not nil, is told the address it listens on.
+func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, ready func(net.Addr)) error {
+	s, err := readSettings(getenv, logger)
+	if err != nil {
+		return err
+	}
+	store, closeStore, err := openStore(ctx, s.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	var mailer authkit.Mailer = authkit.LogMailer(logger)
+	if s.smtpURL != "" {
+		mc, err := smtpmail.ParseURL(s.smtpURL)
+		if err != nil {
+			return err
+		}
+		mc.From = s.mailFrom
+		if mailer, err = smtpmail.New(mc); err != nil {
+			return err
+		}
+	}
+
+	auth, err := authkit.New(authkit.Config{
+		Store:            store,
+		Limiter:          store, // every instance on this database shares the rate limits
+		Mailer:           mailer,
+		Secret:           s.secret,
+		SigningKey:       s.signingKey,
+		VerificationKeys: s.verificationKeys,
+		BaseURL:          s.baseURL,
+		Logger:           logger,
+		OnEvent: func(ctx context.Context, e authkit.Event) {
+			logger.InfoContext(ctx, "auth event", "type", string(e.Type), "user_id", e.UserID, "client", e.ClientAddr, "reason", e.Reason)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	api, err := httpauth.New(httpauth.Config{Authenticator: auth, Logger: logger})
+	if err != nil {
+		return err
+	}
+
+	srv := &http.Server{
+		Handler:           routes(api),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	logger.Info("authkit server listening", "addr", ln.Addr().String(), "database", redact(s.databaseURL))
+	if ready != nil {
+		ready(ln.Addr())
+	}
+
+	go cleanupLoop(ctx, auth, logger)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	errs := []error{srv.Shutdown(shutdownCtx), auth.Close(shutdownCtx)}
+	return errors.Join(errs...)
+}
+
+// routes mounts the API, the sample protected handler and the pages.
+func routes(api *httpauth.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/auth/", http.StripPrefix("/api/auth", api))
+	mux.Handle("GET /api/hello", api.RequireUser(http.HandlerFunc(hello)))
+	mux.HandleFunc("GET /verify-email", page("verify-email.html"))
+	mux.HandleFunc("GET /reset-password", page("reset-password.html"))
+	mux.HandleFunc("GET /pages/", func(w http.ResponseWriter, r *http.Request) {
+		securePage(w)
+		http.FileServerFS(pageFS).ServeHTTP(w, r)
+	})
+	return mux
+}
+
+// hello is the sample handler behind RequireUser.
+func hello(w http.ResponseWriter, r *http.Request) {
+	u, _ := httpauth.UserFrom(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	fmt.Fprintf(w, "{\"message\":%q}\n", "Hello, "+u.DisplayName+"!")
+}
+
+//go:embed pages
+var pageFS embed.FS
+
+// securePage sets the headers every page carries: no referrer (the links
+// hold tokens), a strict content policy, no framing.
+func securePage(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+}
+
+// page serves one embedded HTML page.
+func page(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		securePage(w)
+		f, err := pageFS.Open("pages/" + name)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer f.Close()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.Copy(w, f)
+	}
+}
+
+// cleanupLoop deletes expired tokens and sessions every hour.
+func cleanupLoop(ctx context.Context, auth *authkit.Authenticator, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := auth.Cleanup(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("cleanup", "error", err)
+		} else if n > 0 {
+			logger.Info("cleanup", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
