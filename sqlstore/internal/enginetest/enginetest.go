@@ -69,6 +69,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Errors", func(t *testing.T) { testErrors(t, h) })
 	t.Run("UpdateUserUnchanged", func(t *testing.T) { testUpdateUserUnchanged(t, h) })
 	t.Run("Close", func(t *testing.T) { testClose(t, h) })
+	t.Run("OneService", func(t *testing.T) { testOneService(t, h) })
+	t.Run("BrokenConnection", func(t *testing.T) { testBrokenConnection(t, h) })
+	t.Run("QueriesPerRequest", func(t *testing.T) { testQueriesPerRequest(t, h) })
 }
 
 // latestVersion returns the highest migration version of the engine.
@@ -357,8 +360,10 @@ func testClose(t *testing.T, h Harness) {
 	assert.NoError(t, s.Close(), "Close again")
 }
 
-// Bench runs the benchmarks of the hot Store calls.
+// Bench runs the benchmarks of the hot Store calls and of an authenticated
+// request through httpauth.RequireUser.
 func Bench(b *testing.B, h Harness) {
+	b.Run("RequireUser", func(b *testing.B) { benchRequireUser(b, h) })
 	b.Run("UserByID", func(b *testing.B) {
 		s, _ := h.newStore(b)
 		u := testUser(b)
