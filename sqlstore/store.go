@@ -145,6 +145,26 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// txExec runs query in tx and returns the number of rows it affected.
+func txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// txLookup reads the one text column that query, given id, selects in tx;
+// no row is authkit.ErrNotFound.
+func txLookup(ctx context.Context, tx *sql.Tx, query, id string) (string, error) {
+	var v string
+	err := tx.QueryRowContext(ctx, query, id).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", storeError{authkit.ErrNotFound}
+	}
+	return v, err
+}
+
 // storeError is an error of the authkit.Store contract, returned from inside
 // a transaction so that it can be told apart from the driver's errors.
 type storeError struct{ err error }
@@ -275,22 +295,15 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd authkit.UserUpdat
 	}
 	var u authkit.User
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
+		n, err := txExec(ctx, tx, query, args...)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			// No row matched, or (on MySQL, which counts changed rows)
 			// the row already held every value. Tell the cases apart.
-			var hash string
-			if err := tx.QueryRowContext(ctx, s.q.userPasswordHash, id).Scan(&hash); err != nil {
-				if errors.Is(err, sql.ErrNoRows) {
-					return storeError{authkit.ErrNotFound}
-				}
+			hash, err := txLookup(ctx, tx, s.q.userPasswordHash, id)
+			if err != nil {
 				return err
 			}
 			if upd.IfPasswordHash != "" && hash != upd.IfPasswordHash {
@@ -456,22 +469,15 @@ func (s *Store) RotateSession(ctx context.Context, id, oldHash, newHash string, 
 	}
 	var sess authkit.Session
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q.rotateSession, args...)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
+		n, err := txExec(ctx, tx, s.q.rotateSession, args...)
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			// No row matched, or (on MySQL, which counts changed rows)
 			// the row already held every value. Tell the cases apart.
-			var stored string
-			if err := tx.QueryRowContext(ctx, s.q.sessionRefreshHashLocked, id).Scan(&stored); err != nil {
-				if errors.Is(err, sql.ErrNoRows) {
-					return storeError{authkit.ErrNotFound}
-				}
+			stored, err := txLookup(ctx, tx, s.q.sessionRefreshHashLocked, id)
+			if err != nil {
 				return err
 			}
 			if stored != newHash || oldHash != newHash {
