@@ -22,7 +22,8 @@ const allowAttempts = 8
 // Allow implements authkit.Limiter. Every instance sharing the database
 // shares the budget. Each event is granted by one atomic statement: a
 // conditional UPDATE that moves the key's theoretical arrival time only if
-// the limit allows the event, or the INSERT of a key not seen before. So of
+// the limit allows the event, or the INSERT of a key not seen before (which
+// does nothing if another instance inserted it first). So of
 // any number of concurrent calls, exactly as many succeed as the budget
 // holds, on every engine, without transactions or row locks held across
 // round trips.
@@ -45,12 +46,12 @@ func (s *Store) Allow(ctx context.Context, key string, l authkit.Limit, now time
 			return true, 0, nil
 		}
 		// Either the key is new or its budget is spent: try the first.
-		_, err = s.exec(ctx, s.q.insertLimit, key, nowUS+every)
-		if err == nil {
-			return true, 0, nil
-		}
-		if !s.d.isUniqueViolation(err) {
+		n, err = s.exec(ctx, s.q.insertLimit, key, nowUS+every)
+		if err != nil {
 			return false, 0, wrap("allow", err)
+		}
+		if n == 1 {
+			return true, 0, nil
 		}
 		tat, err := s.limitTAT(ctx, key)
 		if err != nil {

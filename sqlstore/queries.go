@@ -74,9 +74,19 @@ func newQueries(d sqlDialect) queries {
 		allowLimit: d.bind("UPDATE authkit_rate_limits" +
 			" SET tat = CASE WHEN tat < ? THEN ? ELSE tat + ? END" +
 			" WHERE limit_key = ? AND tat <= ?"),
-		insertLimit:       d.bind("INSERT INTO authkit_rate_limits (limit_key, tat) VALUES (?, ?)"),
+		insertLimit:       d.bind(insertLimit(d.engine)),
 		limitTAT:          d.bind("SELECT tat FROM authkit_rate_limits WHERE limit_key = ?"),
 		deleteLimit:       d.bind("DELETE FROM authkit_rate_limits WHERE limit_key = ?"),
 		deleteStaleLimits: d.bind("DELETE FROM authkit_rate_limits WHERE tat <= ?"),
 	}
+}
+
+// insertLimit returns the statement that inserts a new rate-limit key and
+// does nothing (affecting no row, raising no error that would fill the
+// server's log) when the key exists.
+func insertLimit(e Engine) string {
+	if e == MySQL {
+		return "INSERT IGNORE INTO authkit_rate_limits (limit_key, tat) VALUES (?, ?)"
+	}
+	return "INSERT INTO authkit_rate_limits (limit_key, tat) VALUES (?, ?) ON CONFLICT (limit_key) DO NOTHING"
 }
