@@ -23,10 +23,9 @@ const allowAttempts = 8
 // shares the budget. Each event is granted by one atomic statement: a
 // conditional UPDATE that moves the key's theoretical arrival time only if
 // the limit allows the event, or the INSERT of a key not seen before (which
-// does nothing if another instance inserted it first). So of
-// any number of concurrent calls, exactly as many succeed as the budget
-// holds, on every engine, without transactions or row locks held across
-// round trips.
+// does nothing if another instance inserted it first). So of any number of
+// concurrent calls, exactly as many succeed as the budget holds, on every
+// engine, without transactions or row locks held across round trips.
 func (s *Store) Allow(ctx context.Context, key string, l authkit.Limit, now time.Time) (bool, time.Duration, error) {
 	if err := checkLimitKey(key); err != nil {
 		return false, 0, wrap("allow", err)
