@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -136,15 +137,17 @@ func validEmail(email string) bool {
 // Register creates an account, queues the verification email and signs the
 // new user in. It returns a *ValidationError (wrapping ErrInvalidInput) for
 // bad input and ErrEmailTaken if the normalized email is registered.
+//
+// With Config.RequireVerifiedEmail set, nobody is signed in: the returned
+// Tokens hold only User (no access token, no refresh token, no session),
+// and the user logs in once the emailed link has verified the address.
 func (a *Authenticator) Register(ctx context.Context, r Registration, c Client) (Tokens, error) {
 	email := NormalizeEmail(r.Email)
 	name := strings.TrimSpace(r.DisplayName)
 	v := &ValidationError{}
 	checkEmail(v, "email", email)
 	a.checkPassword(v, "password", r.Password)
-	if utf8.RuneCountInString(name) > maxDisplayNameLength || !utf8.ValidString(name) {
-		v.add("display_name", msgTooLong255)
-	}
+	checkDisplayName(v, "display_name", name)
 	if err := v.err(); err != nil {
 		return Tokens{}, err
 	}
@@ -172,7 +175,32 @@ func (a *Authenticator) Register(ctx context.Context, r Registration, c Client) 
 	}
 	a.emit(ctx, c, Event{Type: EventUserCreated, UserID: u.ID})
 	a.queueLink(a.verificationMail(), a.byID(u.ID))
+	if a.cfg.RequireVerifiedEmail {
+		return Tokens{User: u}, nil
+	}
 	return a.startSession(ctx, u, c)
+}
+
+// msgDisplayNameControl refuses a display name with control characters.
+const msgDisplayNameControl = "Display name must not contain control characters."
+
+// checkDisplayName validates a trimmed display name: at most 255
+// characters of valid UTF-8, and none that controls how text is laid out
+// (C0 and C1 controls, line and paragraph separators, bidirectional
+// overrides and isolates), which could forge lines in emails and logs or
+// disguise the name where it is shown.
+func checkDisplayName(v *ValidationError, field, name string) {
+	if utf8.RuneCountInString(name) > maxDisplayNameLength || !utf8.ValidString(name) {
+		v.add(field, msgTooLong255)
+		return
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
+			(r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069') {
+			v.add(field, msgDisplayNameControl)
+			return
+		}
+	}
 }
 
 // Login checks an email and password and starts a session. Whatever the
@@ -196,9 +224,10 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 	if err := a.allow(ctx, c, limitLoginAddr, a.cfg.Limits.LoginAddr, c.Addr); err != nil {
 		return Tokens{}, err
 	}
-	// A throttled account is refused before any password is checked, and
-	// alike whether it exists.
-	if err := a.checkLoginThrottle(ctx, c, email); err != nil {
+	// One unit of the account's failure budgets is spent before any
+	// password is checked, alike whether the account exists; a right
+	// password gives it back. A spent budget refuses here.
+	if err := a.spendLoginFailure(ctx, c, email); err != nil {
 		return Tokens{}, err
 	}
 	u, err := a.store.UserByEmail(ctx, email)
@@ -207,7 +236,6 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 		if _, err := a.verifyPassword(ctx, a.dummyHash, password); errors.Is(err, ErrBusy) {
 			return Tokens{}, err
 		}
-		a.recordLoginFailure(ctx, email)
 		a.emit(ctx, c, Event{Type: EventLoginFail, Reason: "unknown_email"})
 		return Tokens{}, ErrInvalidCredentials
 	}
@@ -220,12 +248,10 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 			return Tokens{}, err
 		}
 		a.cfg.Logger.ErrorContext(ctx, "authkit: login: unusable password hash", "user_id", u.ID, "error", err)
-		a.recordLoginFailure(ctx, email)
 		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "corrupt_hash"})
 		return Tokens{}, ErrInvalidCredentials
 	}
 	if !ok {
-		a.recordLoginFailure(ctx, email)
 		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "bad_password"})
 		return Tokens{}, ErrInvalidCredentials
 	}
@@ -238,14 +264,58 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "email_not_verified"})
 		return Tokens{}, ErrEmailNotVerified
 	}
+	t, err := a.startSession(ctx, u, c)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if err := a.confirmLogin(ctx, u, t.SessionID, c); err != nil {
+		return Tokens{}, err
+	}
+	// Rehash only now: the check above must not take our own new hash for
+	// a change of password.
 	if a.hasher.NeedsRehash(u.PasswordHash) {
 		a.rehash(ctx, u, password)
 	}
-	t, err := a.startSession(ctx, u, c)
-	if err == nil {
-		a.emit(ctx, c, Event{Type: EventLoginSuccess, UserID: u.ID, SessionID: t.SessionID})
+	a.emit(ctx, c, Event{Type: EventLoginSuccess, UserID: u.ID, SessionID: t.SessionID})
+	return t, nil
+}
+
+// confirmLogin makes sure that the account did not change under a login
+// between its password check (against checked, the user as read then) and
+// the creation of session sid. A password reset or change, a disabling or
+// a logout everywhere each raise the token version in the same atomic step
+// in which they end the user's sessions, so one that landed before the
+// session was created shows here, and one that landed after it ended the
+// session already. When the account changed, confirmLogin ends the session
+// and returns ErrInvalidCredentials: the password checked may be the old
+// one.
+//
+// The check is a write (a compare-and-swap on the password hash that
+// writes only UpdatedAt), not a read: in a database, a write to the user's
+// row waits for a change still in flight in another transaction and then
+// sees it, where a read would see the row as it was and miss a change
+// whose ending of sessions ran before this session was inserted.
+func (a *Authenticator) confirmLogin(ctx context.Context, checked User, sid string, c Client) error {
+	cur, err := a.store.UpdateUser(ctx, checked.ID, UserUpdate{IfPasswordHash: checked.PasswordHash, UpdatedAt: a.now()})
+	if errors.Is(err, ErrConflict) {
+		// The hash changed. A rehash by a concurrent login keeps the token
+		// version; every other write of a hash raises it.
+		cur, err = a.store.UserByID(ctx, checked.ID)
 	}
-	return t, err
+	if err == nil && cur.Active && cur.TokenVersion == checked.TokenVersion {
+		return nil
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("authkit: login: %w", err)
+	} else {
+		err = ErrInvalidCredentials
+	}
+	if derr := a.store.DeleteSession(ctx, checked.ID, sid); derr != nil && !errors.Is(derr, ErrNotFound) {
+		a.cfg.Logger.ErrorContext(ctx, "authkit: login: end session of a changed account", "user_id", checked.ID, "error", derr)
+		return fmt.Errorf("authkit: login: end session: %w", derr)
+	}
+	a.emit(ctx, c, Event{Type: EventLoginFail, UserID: checked.ID, SessionID: sid, Reason: "account_changed"})
+	return err
 }
 
 // rehash replaces u's hash by one of the configured cost, unless the
@@ -264,8 +334,10 @@ func (a *Authenticator) rehash(ctx context.Context, u User, password string) {
 // CurrentUser loads the user that verified access-token claims name and
 // checks that the token still stands: the account is active and the token
 // version is current. It returns ErrInvalidToken when the user is gone or
-// the token was cut off (password reset or change, logout everywhere), and
-// ErrAccountDisabled for a disabled account.
+// the token was cut off (password reset or change, logout everywhere),
+// ErrAccountDisabled for a disabled account, and, when
+// Config.RequireVerifiedEmail is set, ErrEmailNotVerified for an address
+// not yet verified.
 func (a *Authenticator) CurrentUser(ctx context.Context, claims *Claims) (User, error) {
 	u, err := a.store.UserByID(ctx, claims.UserID)
 	switch {
@@ -277,6 +349,8 @@ func (a *Authenticator) CurrentUser(ctx context.Context, claims *Claims) (User, 
 		return User{}, ErrAccountDisabled
 	case u.TokenVersion != claims.TokenVersion:
 		return User{}, ErrInvalidToken
+	case a.cfg.RequireVerifiedEmail && !u.EmailVerified:
+		return User{}, ErrEmailNotVerified
 	}
 	return u, nil
 }
@@ -574,9 +648,15 @@ const msgWrongCurrentPassword = "Current password is incorrect."
 // ChangePassword checks the current password and sets a new one. In one
 // atomic step it ends every other session of the user and cuts off every
 // access token issued before, including the caller's: when SessionID is
-// given, the returned Tokens hold a fresh access token for that session
-// (and no refresh token: the session's stays valid). A wrong current
-// password is a *ValidationError on "current_password".
+// given and that session still stands, the returned Tokens hold a fresh
+// access token for it (and no refresh token: the session's stays valid).
+// A wrong current password is a *ValidationError on "current_password".
+//
+// Wrong current passwords spend the same per-account failure budgets as
+// failed logins (Config.Limits.LoginFailures and LoginFailuresDaily), so a
+// stolen access token cannot be used to guess the password; when they are
+// spent, ChangePassword returns a *RateLimitError without checking it. A
+// disabled account gets ErrAccountDisabled.
 func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c Client) (Tokens, error) {
 	v := &ValidationError{}
 	if pc.CurrentPassword == "" {
@@ -590,6 +670,12 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c
 	if err != nil {
 		return Tokens{}, fmt.Errorf("authkit: change password: %w", err)
 	}
+	if !u.Active {
+		return Tokens{}, ErrAccountDisabled
+	}
+	if err := a.spendLoginFailure(ctx, c, u.Email); err != nil {
+		return Tokens{}, err
+	}
 	ok, err := a.verifyPassword(ctx, u.PasswordHash, pc.CurrentPassword)
 	if errors.Is(err, ErrBusy) {
 		return Tokens{}, err
@@ -598,6 +684,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c
 		a.emit(ctx, c, Event{Type: EventPasswordChangeFail, UserID: u.ID, SessionID: pc.SessionID, Reason: "bad_password"})
 		return Tokens{}, fieldError("current_password", msgWrongCurrentPassword)
 	}
+	a.clearLoginFailures(ctx, u.Email)
 	newHash, err := a.hashPassword(ctx, pc.NewPassword)
 	if err != nil {
 		return Tokens{}, err
@@ -617,13 +704,23 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c
 	}
 	a.emit(ctx, c, Event{Type: EventPasswordChange, UserID: u.ID, SessionID: pc.SessionID})
 	a.queueNotice(u)
-	t := Tokens{User: u, SessionID: pc.SessionID}
-	if pc.SessionID != "" {
+	t := Tokens{User: u}
+	if pc.SessionID != "" && a.sessionStands(ctx, u.ID, pc.SessionID) {
+		t.SessionID = pc.SessionID
 		if t.AccessToken, err = a.accessFor(u, pc.SessionID, now, &t); err != nil {
 			return Tokens{}, err
 		}
 	}
 	return t, nil
+}
+
+// sessionStands reports whether the user still has session sid, so that no
+// access token is issued for a session that ended meanwhile (by a logout
+// everywhere that raced a password change, say). A store error counts as
+// no.
+func (a *Authenticator) sessionStands(ctx context.Context, userID, sid string) bool {
+	s, err := a.store.Session(ctx, sid)
+	return err == nil && s.UserID == userID && a.sessionLive(s, a.now())
 }
 
 // queueNotice queues the password-changed notice to u.

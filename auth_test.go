@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -87,6 +89,11 @@ func TestRegisterValidation(t *testing.T) {
 		{"73 bytes", authkit.Registration{Email: "a@example.com", Password: strings.Repeat("a", 73)}, "password", "Password too long (max 72 bytes)"},
 		{"72 bytes of 3-byte runes plus one", authkit.Registration{Email: "a@example.com", Password: strings.Repeat("€", 24) + "a"}, "password", "Password too long (max 72 bytes)"},
 		{"long display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: strings.Repeat("n", 256)}, "display_name", "Ensure this field has no more than 255 characters."},
+		{"newline in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\nSubject: hi"}, "display_name", "Display name must not contain control characters."},
+		{"NUL in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\x00"}, "display_name", "Display name must not contain control characters."},
+		{"C1 control in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\u0085x"}, "display_name", "Display name must not contain control characters."},
+		{"bidi override in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\u202Egnp.exe"}, "display_name", "Display name must not contain control characters."},
+		{"line separator in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\u2028Eve"}, "display_name", "Display name must not contain control characters."},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -441,4 +448,204 @@ func TestConcurrentRegistrationOfOneEmail(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, 1, wins)
 	assert.Equal(t, 49, taken)
+}
+
+func TestLoginRacingAResetKeepsNoSession(t *testing.T) {
+	cases := map[string]func(t *testing.T, k *kit, userID, reset string){
+		"reset": func(t *testing.T, k *kit, _, reset string) {
+			require.NoError(t, k.ResetPassword(t.Context(), reset, "brand-new-pass", authkit.Client{}))
+		},
+		"disable": func(t *testing.T, k *kit, userID, _ string) {
+			require.NoError(t, k.SetActive(t.Context(), userID, false, authkit.Client{}))
+		},
+		"logout everywhere": func(t *testing.T, k *kit, userID, _ string) {
+			require.NoError(t, k.LogoutAll(t.Context(), userID, authkit.Client{}))
+		},
+	}
+	for name, change := range cases {
+		t.Run(name, func(t *testing.T) {
+			h := &blockingHasher{BcryptHasher: authkit.BcryptHasher{Cost: 4}, release: make(chan struct{}), entered: make(chan struct{}, 1)}
+			k := newKit(t, func(c *authkit.Config) {
+				c.PasswordHasher = h
+				c.MaxConcurrentHashes = 4 // the blocked check holds one slot
+			})
+			tok, _ := k.register(t, "race@example.com", pw)
+			require.NoError(t, k.ForgotPassword(t.Context(), "race@example.com", authkit.Client{}))
+			reset := tokenOf(t, k.mail.next(t))
+
+			h.block.Store(true)
+			done := make(chan error, 1)
+			go func() {
+				_, err := k.Login(t.Context(), "race@example.com", pw, authkit.Client{})
+				done <- err
+			}()
+			<-h.entered // Login is checking the password as it was
+			h.block.Store(false)
+			change(t, k, tok.User.ID, reset)
+			close(h.release)
+
+			assert.ErrorIs(t, <-done, authkit.ErrInvalidCredentials, "Login racing a %s", name)
+			list, err := k.store.UserSessions(t.Context(), tok.User.ID)
+			require.NoError(t, err)
+			assert.Empty(t, list, "no session outlives the %s", name)
+			ev, ok := k.events.last(authkit.EventLoginFail)
+			require.True(t, ok)
+			assert.Equal(t, "account_changed", ev.Reason)
+		})
+	}
+}
+
+func TestChangePasswordIssuesNoTokenForASessionEndedMeanwhile(t *testing.T) {
+	h := &blockingHasher{BcryptHasher: authkit.BcryptHasher{Cost: 4}, release: make(chan struct{}), entered: make(chan struct{}, 1)}
+	k := newKit(t, func(c *authkit.Config) {
+		c.PasswordHasher = h
+		c.MaxConcurrentHashes = 4
+	})
+	tok, _ := k.register(t, "cp@example.com", pw)
+
+	h.block.Store(true)
+	type result struct {
+		t   authkit.Tokens
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		got, err := k.ChangePassword(t.Context(), authkit.PasswordChange{UserID: tok.User.ID, SessionID: tok.SessionID, CurrentPassword: pw, NewPassword: "another-pass-1"}, authkit.Client{})
+		done <- result{got, err}
+	}()
+	<-h.entered
+	h.block.Store(false)
+	require.NoError(t, k.LogoutAll(t.Context(), tok.User.ID, authkit.Client{}))
+	close(h.release)
+
+	r := <-done
+	require.NoError(t, r.err, "the password is changed")
+	assert.Empty(t, r.t.AccessToken, "no access token for the session logout-all ended")
+	_, err := k.Login(t.Context(), "cp@example.com", "another-pass-1", authkit.Client{})
+	assert.NoError(t, err)
+}
+
+func TestChangePasswordGuessesSpendTheLoginBudget(t *testing.T) {
+	h := &countingHasher{BcryptHasher: authkit.BcryptHasher{Cost: 4}}
+	k := newKit(t, func(c *authkit.Config) {
+		c.PasswordHasher = h
+		c.Limits.LoginFailures = authkit.Limit{Burst: 3, Every: time.Minute}
+	})
+	tok, _ := k.register(t, "guess@example.com", pw)
+	change := func(current string) error {
+		_, err := k.ChangePassword(t.Context(), authkit.PasswordChange{UserID: tok.User.ID, SessionID: tok.SessionID, CurrentPassword: current, NewPassword: "another-pass-1"}, authkit.Client{})
+		return err
+	}
+	for i := range 3 {
+		require.ErrorIs(t, change("wrong-password"), authkit.ErrInvalidInput, "guess %d", i+1)
+	}
+	h.mu.Lock()
+	h.costs = nil
+	h.mu.Unlock()
+	throttled(t, change("wrong-password"))
+	throttled(t, change(pw))
+	h.mu.Lock()
+	assert.Empty(t, h.costs, "no password is checked while the budget is spent")
+	h.mu.Unlock()
+	_, err := k.Login(t.Context(), "guess@example.com", pw, authkit.Client{})
+	throttled(t, err) // one budget for login and change-password
+
+	k.clock.Advance(time.Minute)
+	require.NoError(t, change(pw), "the budget refills")
+	for range 3 {
+		require.ErrorIs(t, change("wrong-password"), authkit.ErrInvalidInput, "a good change restored the whole budget")
+	}
+}
+
+func TestRequireVerifiedEmailSignsNobodyInUntilVerified(t *testing.T) {
+	k := newKit(t, func(c *authkit.Config) { c.RequireVerifiedEmail = true })
+	tok, verify := k.register(t, "rv@example.com", pw)
+	assert.Empty(t, tok.AccessToken, "Register issues no access token")
+	assert.Empty(t, tok.RefreshToken, "Register issues no refresh token")
+	assert.Empty(t, tok.SessionID, "Register starts no session")
+	assert.Equal(t, "rv@example.com", tok.User.Email)
+	assert.NotEmpty(t, tok.User.ID)
+	list, err := k.store.UserSessions(t.Context(), tok.User.ID)
+	require.NoError(t, err)
+	assert.Empty(t, list, "no session in the store")
+
+	// Sessions and access tokens issued before the option was set.
+	open := newKit(t, func(c *authkit.Config) { c.Store = k.store })
+	old, err := open.Login(t.Context(), "rv@example.com", pw, authkit.Client{})
+	require.NoError(t, err)
+	_, err = k.Refresh(t.Context(), old.RefreshToken, authkit.Client{})
+	assert.ErrorIs(t, err, authkit.ErrEmailNotVerified, "Refresh of an unverified account")
+	claims, err := k.Authenticate(t.Context(), old.AccessToken)
+	require.NoError(t, err)
+	_, err = k.CurrentUser(t.Context(), claims)
+	assert.ErrorIs(t, err, authkit.ErrEmailNotVerified, "CurrentUser of an unverified account")
+
+	_, err = k.VerifyEmail(t.Context(), verify, authkit.Client{})
+	require.NoError(t, err)
+	_, err = k.CurrentUser(t.Context(), claims)
+	assert.NoError(t, err, "verified now")
+	_, err = k.Refresh(t.Context(), old.RefreshToken, authkit.Client{})
+	assert.NoError(t, err, "verified now")
+}
+
+func TestUserJSONLeavesOutThePasswordHash(t *testing.T) {
+	k := newKit(t, nil)
+	tok, _ := k.register(t, "j@example.com", pw)
+	require.NotEmpty(t, tok.User.PasswordHash)
+	b, err := json.Marshal(tok.User)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), tok.User.PasswordHash)
+	assert.NotContains(t, string(b), "PasswordHash")
+	assert.Contains(t, string(b), "j@example.com")
+}
+
+func TestDisplayNamesOfPeopleAreAccepted(t *testing.T) {
+	k := newKit(t, nil)
+	for i, name := range []string{"Zoë O'Brien", "👩‍💻 Dev", "عربي", "  Padded\t"} {
+		tok, err := k.Register(t.Context(), authkit.Registration{Email: fmt.Sprintf("p%d@example.com", i), Password: pw, DisplayName: name}, authkit.Client{})
+		require.NoError(t, err, "Register(display name %q)", name)
+		assert.Equal(t, strings.TrimSpace(name), tok.User.DisplayName)
+	}
+}
+
+func TestARehashByAConcurrentLoginIsNoChangeOfPassword(t *testing.T) {
+	h := &blockingHasher{BcryptHasher: authkit.BcryptHasher{Cost: 5}, release: make(chan struct{}), entered: make(chan struct{}, 1)}
+	k := newKit(t, func(c *authkit.Config) {
+		c.PasswordHasher = h
+		c.MaxConcurrentHashes = 4
+	})
+	tok, _ := k.register(t, "re@example.com", pw)
+	old, err := authkit.BcryptHasher{Cost: 4}.Hash(pw)
+	require.NoError(t, err)
+	_, err = k.store.UpdateUser(t.Context(), tok.User.ID, authkit.UserUpdate{PasswordHash: &old, UpdatedAt: k.clock.Now()})
+	require.NoError(t, err)
+
+	h.block.Store(true)
+	done := make(chan error, 1)
+	go func() {
+		_, err := k.Login(t.Context(), "re@example.com", pw, authkit.Client{})
+		done <- err
+	}()
+	<-h.entered
+	h.block.Store(false)
+	_, err = k.Login(t.Context(), "re@example.com", pw, authkit.Client{})
+	require.NoError(t, err, "the second login")
+	u, err := k.User(t.Context(), tok.User.ID)
+	require.NoError(t, err)
+	require.NotEqual(t, old, u.PasswordHash, "the second login rehashed")
+	close(h.release)
+	assert.NoError(t, <-done, "the first login, whose hash was rehashed meanwhile")
+}
+
+func TestMailFlowsNormalizeTheEmail(t *testing.T) {
+	k := newKit(t, nil)
+	k.register(t, "norm@example.com", pw)
+	require.NoError(t, k.ForgotPassword(t.Context(), "  NORM@Example.COM\t", authkit.Client{}))
+	msg := k.mail.next(t)
+	assert.Equal(t, authkit.MessageResetPassword, msg.Kind, "a padded, mixed-case email finds the account")
+	assert.Equal(t, "norm@example.com", msg.To)
+	require.NoError(t, k.ResendVerification(t.Context(), " Norm@EXAMPLE.com ", authkit.Client{}))
+	msg = k.mail.next(t)
+	assert.Equal(t, authkit.MessageVerifyEmail, msg.Kind)
+	assert.Equal(t, "norm@example.com", msg.To)
 }

@@ -115,9 +115,14 @@ type Config struct {
 	// documented default, and each can be switched off.
 	Limits Limits
 
-	// RequireVerifiedEmail refuses login (ErrEmailNotVerified, only after
-	// the right password) until the email is verified. Off by default, like
-	// the seed design.
+	// RequireVerifiedEmail keeps an account whose email is not verified
+	// out until it is: Login refuses it (ErrEmailNotVerified, only after
+	// the right password); Register creates the account and sends the
+	// verification mail but signs nobody in (its Tokens hold the User only:
+	// no access token, no refresh token, no session); Refresh and
+	// CurrentUser refuse it with ErrEmailNotVerified, so sessions and
+	// access tokens issued before the option was set stop working too. Off
+	// by default, like the seed design.
 	RequireVerifiedEmail bool
 
 	// BaseURL is the absolute http(s) URL that links in emails start with,

@@ -40,8 +40,8 @@
 //     and carry a token version: a password reset or change, logging out
 //     everywhere, or disabling the account cuts off every token issued
 //     before, wherever the user is loaded (Authenticator.CurrentUser).
-//   - Refresh tokens rotate on every use; a spent one replayed after a short
-//     grace ends the whole session.
+//   - Refresh tokens rotate on every use; a spent one (however many
+//     rotations ago) replayed after a short grace ends the whole session.
 //   - Links in emails are built from Config.BaseURL, never from a request.
 //   - Events (Config.OnEvent), logs and errors never carry a password, a
 //     token, a link or a hash.

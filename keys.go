@@ -142,6 +142,9 @@ func ParseKeyPEM(id string, data []byte) (*Key, error) {
 // MarshalPEM returns the key in PEM: PKCS#8 for a signing key, PKIX for a
 // verification-only key. HS256 keys have no PEM form.
 func (k *Key) MarshalPEM() ([]byte, error) {
+	if !k.usable() {
+		return nil, fmt.Errorf("authkit: a zero Key has no PEM form")
+	}
 	if k.method == jwt.SigningMethodHS256 {
 		return nil, fmt.Errorf("authkit: an HS256 key has no PEM form")
 	}
@@ -159,16 +162,17 @@ func (k *Key) MarshalPEM() ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
 }
 
-// Public returns the public key, or nil for an HS256 key (which has none).
+// Public returns the public key, or nil for an HS256 key (which has none)
+// and for a zero Key.
 func (k *Key) Public() crypto.PublicKey {
-	if k.method == jwt.SigningMethodHS256 {
+	if !k.usable() || k.method == jwt.SigningMethodHS256 {
 		return nil
 	}
 	return k.verify
 }
 
 // CanSign reports whether the key holds a private key or secret.
-func (k *Key) CanSign() bool { return k.sign != nil }
+func (k *Key) CanSign() bool { return k.usable() && k.sign != nil }
 
 // withID fills in the thumbprint id when none was given.
 func (k *Key) withID() (*Key, error) {
@@ -198,8 +202,12 @@ type JWKSet struct {
 }
 
 // JWK returns the public half of the key as a JWK with use "sig". ok is
-// false for HS256 keys: a shared secret is never published.
+// false for HS256 keys (a shared secret is never published) and for a zero
+// Key.
 func (k *Key) JWK() (jwk JWK, ok bool) {
+	if !k.usable() {
+		return JWK{}, false
+	}
 	b64 := base64.RawURLEncoding.EncodeToString
 	jwk = JWK{KeyID: k.id, Algorithm: k.method.Alg(), Use: "sig"}
 	switch p := k.verify.(type) {

@@ -1,6 +1,7 @@
 package authkit_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -282,4 +284,127 @@ func TestVerifierRefusesABadStart(t *testing.T) {
 	assert.Error(t, err)
 	_, err = authkit.NewVerifier(t.Context(), authkit.VerifierConfig{})
 	assert.ErrorIs(t, err, authkit.ErrConfig)
+}
+
+func TestZeroOrNilKeysAreConfigErrors(t *testing.T) {
+	good, err := authkit.GenerateKey("good", authkit.AlgEdDSA)
+	require.NoError(t, err)
+	base := func() authkit.Config {
+		return authkit.Config{Store: newKit(t, nil).store, Mailer: newMailbox(), Secret: testSecret, BaseURL: "https://x.example", BcryptCost: 4}
+	}
+	cases := map[string]func(*authkit.Config){
+		"zero signing key":        func(c *authkit.Config) { c.SigningKey = &authkit.Key{} },
+		"zero signing, no secret": func(c *authkit.Config) { c.SigningKey, c.Secret = &authkit.Key{}, nil },
+		"nil verification key":    func(c *authkit.Config) { c.VerificationKeys = []*authkit.Key{nil} },
+		"zero verification key":   func(c *authkit.Config) { c.VerificationKeys = []*authkit.Key{&authkit.Key{}} },
+		"zero beside a good one":  func(c *authkit.Config) { c.SigningKey, c.VerificationKeys = good, []*authkit.Key{{}} },
+	}
+	for name, change := range cases {
+		t.Run(name, func(t *testing.T) {
+			cfg := base()
+			change(&cfg)
+			var a *authkit.Authenticator
+			require.NotPanics(t, func() { a, err = authkit.New(cfg) })
+			assert.Nil(t, a)
+			assert.ErrorIs(t, err, authkit.ErrConfig, "New(%s)", name)
+		})
+	}
+	k := newKit(t, nil)
+	require.NotPanics(t, func() { err = k.SetKeys(&authkit.Key{}) })
+	assert.ErrorIs(t, err, authkit.ErrConfig, "SetKeys with a zero key")
+	require.NotPanics(t, func() { err = k.SetKeys(good, &authkit.Key{}) })
+	assert.ErrorIs(t, err, authkit.ErrConfig, "SetKeys with a zero verification key")
+	require.NotPanics(t, func() {
+		_, err = authkit.NewVerifier(t.Context(), authkit.VerifierConfig{Keys: []*authkit.Key{{}}})
+	})
+	assert.ErrorIs(t, err, authkit.ErrConfig, "NewVerifier with a zero key")
+
+	for _, z := range []*authkit.Key{{}, nil} {
+		require.NotPanics(t, func() {
+			assert.Empty(t, z.ID())
+			assert.Empty(t, z.Algorithm())
+			assert.False(t, z.CanSign())
+			assert.Nil(t, z.Public())
+			_, ok := z.JWK()
+			assert.False(t, ok)
+			_, err := z.MarshalPEM()
+			assert.Error(t, err)
+		})
+	}
+}
+
+func TestVerifierFetchesWithoutBlockingOrBeingCancelled(t *testing.T) {
+	key, err := authkit.GenerateKey("one", authkit.AlgEdDSA)
+	require.NoError(t, err)
+	k := newKit(t, func(c *authkit.Config) { c.SigningKey = key })
+	var fetches atomic.Int32
+	var block, cancelled atomic.Bool
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		if block.Load() {
+			entered <- struct{}{}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				cancelled.Store(true)
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		_ = json.NewEncoder(w).Encode(k.JWKS())
+	}))
+	defer jwks.Close()
+	answer := sync.OnceFunc(func() { close(release) })
+	defer answer()
+
+	v, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: jwks.URL, Now: k.clock.Now})
+	require.NoError(t, err)
+	k.clock.Advance(2 * time.Hour)
+	tok, _ := k.register(t, "nb@example.com", pw)
+
+	// The keys are stale: a request starts a fetch, which hangs at the
+	// issuer, and then ends. Verifications go on with the keys at hand.
+	block.Store(true)
+	first, cancel := context.WithCancel(t.Context())
+	verified := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(first, tok.AccessToken)
+		verified <- err
+	}()
+	select {
+	case err := <-verified:
+		require.NoError(t, err, "the keys at hand verify")
+	case <-time.After(5 * time.Second):
+		t.Fatal("Verify waited for a fetch of stale keys")
+	}
+	<-entered
+	cancel()
+	for range 10 {
+		_, err := v.Verify(t.Context(), tok.AccessToken)
+		require.NoError(t, err, "a fetch under way blocks no verification")
+	}
+
+	// The issuer rotates. A token of the new key waits for the fetch under
+	// way as long as its own context lets it, and no longer.
+	second, err := authkit.GenerateKey("two", authkit.AlgES256)
+	require.NoError(t, err)
+	require.NoError(t, k.SetKeys(second, key))
+	fresh, err := k.Login(t.Context(), "nb@example.com", pw, authkit.Client{})
+	require.NoError(t, err)
+	short, cancelShort := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancelShort()
+	_, err = v.Verify(short, fresh.AccessToken)
+	assert.ErrorIs(t, err, authkit.ErrInvalidToken, "not yet known")
+
+	// The issuer answers: the fetch, whose starter is long gone, completes.
+	block.Store(false)
+	answer()
+	require.Eventually(t, func() bool {
+		_, err := v.Verify(t.Context(), fresh.AccessToken)
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond, "the detached fetch loaded the new key")
+	assert.False(t, cancelled.Load(), "the fetch was not cancelled with the request that started it")
+	assert.EqualValues(t, 2, fetches.Load(), "one fetch at start, one for the stale keys")
 }

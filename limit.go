@@ -137,7 +137,10 @@ func (m *MemoryLimiter) DeleteStale(ctx context.Context, now time.Time) (int64, 
 type Limits struct {
 	// LoginFailures is the per-account budget of failed logins, keyed on
 	// the normalized email whether or not the account exists. Default: 5 at
-	// once, then one more per minute. A successful login restores it.
+	// once, then one more per minute. Every attempt takes a unit before its
+	// password is checked, so concurrent guesses cannot overrun it; a
+	// successful login restores the whole budget. Wrong current passwords
+	// given to ChangePassword spend the same budget.
 	LoginFailures Limit
 	// LoginFailuresDaily is a slower second budget on the same failures,
 	// so that waits grow for a sustained attack: default 20 at once, then
@@ -280,31 +283,27 @@ func (a *Authenticator) mailBudget(ctx context.Context, c Client, name, email st
 	return err == nil, err
 }
 
-// checkLoginThrottle refuses a login while the account's failure budget is
-// spent, before any password is checked.
-func (a *Authenticator) checkLoginThrottle(ctx context.Context, c Client, email string) error {
+// spendLoginFailure takes one unit of each of the account's failure
+// budgets before its password is checked, and refuses with a
+// *RateLimitError, checking nothing, when either is spent. It answers
+// alike whether the account exists and whatever the password: a right
+// password then gives the unit back (clearLoginFailures). Spending first,
+// rather than counting failures after the check, is what holds concurrent
+// guesses to the budget: each one needs a unit before it may run.
+func (a *Authenticator) spendLoginFailure(ctx context.Context, c Client, email string) error {
 	l := a.cfg.Limits
-	err := a.peek(ctx, c, limitLoginFailuresDaily, l.LoginFailuresDaily, email)
-	if err != nil {
+	// Look first, so that a request refused by one budget spends nothing
+	// of the other; the Allows below are what decide under concurrency.
+	if err := a.peek(ctx, c, limitLoginFailuresDaily, l.LoginFailuresDaily, email); err != nil {
 		return err // the longer wait, when both budgets are spent
 	}
-	return a.peek(ctx, c, limitLoginFailures, l.LoginFailures, email)
-}
-
-// recordLoginFailure spends one failure of the account's budgets.
-func (a *Authenticator) recordLoginFailure(ctx context.Context, email string) {
-	l := a.cfg.Limits
-	for _, lim := range []struct {
-		name string
-		l    Limit
-	}{{limitLoginFailures, l.LoginFailures}, {limitLoginFailuresDaily, l.LoginFailuresDaily}} {
-		if lim.l.Off {
-			continue
-		}
-		if _, _, err := a.cfg.Limiter.Allow(ctx, limitKey(lim.name, email), lim.l, a.now()); err != nil {
-			a.cfg.Logger.WarnContext(ctx, "authkit: record login failure", "error", err)
-		}
+	if err := a.peek(ctx, c, limitLoginFailures, l.LoginFailures, email); err != nil {
+		return err
 	}
+	if err := a.allow(ctx, c, limitLoginFailures, l.LoginFailures, email); err != nil {
+		return err
+	}
+	return a.allow(ctx, c, limitLoginFailuresDaily, l.LoginFailuresDaily, email)
 }
 
 // clearLoginFailures restores the account's budgets after a good login.

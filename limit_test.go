@@ -2,6 +2,8 @@ package authkit_test
 
 import (
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,4 +185,45 @@ func TestHashingIsBounded(t *testing.T) {
 	assert.Less(t, time.Since(start), time.Second)
 	close(release)
 	require.NoError(t, <-done)
+}
+
+func TestConcurrentWrongLoginsGetNoMoreThanTheBudget(t *testing.T) {
+	h := &countingHasher{BcryptHasher: authkit.BcryptHasher{Cost: 4}}
+	k := newKit(t, func(c *authkit.Config) {
+		c.PasswordHasher = h
+		c.MaxConcurrentHashes = 8
+		c.MaxHashWait = time.Minute
+		c.Limits.LoginFailures = authkit.Limit{Burst: 5, Every: time.Minute}
+	})
+	k.register(t, "target@example.com", pw)
+	for _, email := range []string{"target@example.com", "ghost@example.com"} {
+		h.mu.Lock()
+		h.costs = nil
+		h.mu.Unlock()
+		var wg sync.WaitGroup
+		var invalid, limited atomic.Int32
+		start := make(chan struct{})
+		for range 30 {
+			wg.Go(func() {
+				<-start
+				_, err := k.Login(t.Context(), email, "wrong-password", authkit.Client{})
+				switch {
+				case errors.Is(err, authkit.ErrInvalidCredentials):
+					invalid.Add(1)
+				case errors.Is(err, authkit.ErrRateLimited):
+					limited.Add(1)
+				default:
+					t.Errorf("Login(%s): %v", email, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		h.mu.Lock()
+		checks := len(h.costs)
+		h.mu.Unlock()
+		assert.Equal(t, 5, checks, "%s: exactly the burst reaches the password check", email)
+		assert.EqualValues(t, checks, invalid.Load(), "%s: every check that ran failed", email)
+		assert.EqualValues(t, 30-checks, limited.Load(), "%s: the rest are rate limited", email)
+	}
 }

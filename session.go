@@ -10,8 +10,19 @@ import (
 )
 
 // A refresh token is the session id and a 256-bit secret joined by a dot:
-// "<session id>.<secret>". Only the SHA-256 of the secret is stored.
+// "<session id>.<secret>". Only the SHA-256 of the secret is stored with
+// the session; once the token is spent, the SHA-256 of the whole token
+// (which binds it to its session) is kept as a one-time token of purpose
+// PurposeRefreshSpent until the session would expire, to recognize its
+// reuse.
 const refreshSeparator = "."
+
+// PurposeRefreshSpent marks the one-time token records that Refresh keeps
+// of the refresh tokens it spent: the SHA-256 of the whole token (which
+// names its session), for the session's user, expiring with the session
+// (Cleanup deletes them then). They are never mailed and never accepted by
+// another flow; a replay of one, after the reuse grace, ends the session.
+const PurposeRefreshSpent TokenPurpose = "refresh_spent"
 
 // splitRefresh returns the session id and secret of a refresh token.
 func splitRefresh(token string) (sid, secret string, ok bool) {
@@ -82,12 +93,16 @@ func truncate(s string, n int) string {
 // token for the same session. Rotation is one atomic compare-and-swap, so of
 // several concurrent refreshes with one token exactly one succeeds.
 //
-// A refresh token that was already spent is refused with ErrInvalidToken.
-// Within Config.RefreshReuseGrace of its rotation that is all (two tabs
-// refreshing at once); after it, the replay is taken for theft and the whole
-// session ends, for the thief and the owner alike (EventTokenReuse).
-// An expired session returns ErrTokenExpired; a disabled account
-// ErrAccountDisabled.
+// A refresh token that was already spent, by the last rotation or by any
+// earlier one, is refused with ErrInvalidToken. Within
+// Config.RefreshReuseGrace of its rotation that is all (two tabs
+// refreshing at once); after it, the replay is taken for theft and the
+// whole session ends, for the thief and the owner alike (EventTokenReuse).
+// A token the session never issued (a wrong secret beside a known session
+// id) is refused and ends nothing. An expired session returns
+// ErrTokenExpired; a disabled account ErrAccountDisabled; with
+// Config.RequireVerifiedEmail set, an account whose address is not
+// verified ErrEmailNotVerified.
 func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Client) (Tokens, error) {
 	if err := a.allow(ctx, c, limitTokenAddr, a.cfg.Limits.TokenAddr, c.Addr); err != nil {
 		return Tokens{}, err
@@ -106,19 +121,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Clie
 	hash := hashSecret(secret)
 	now := a.now()
 	if !equalHash(hash, s.RefreshHash) {
-		if s.PreviousHash == "" || !equalHash(hash, s.PreviousHash) {
-			a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: s.UserID, SessionID: s.ID, Reason: "refresh_unknown"})
-			return Tokens{}, ErrInvalidToken
-		}
-		if now.Sub(s.RotatedAt) <= a.cfg.RefreshReuseGrace {
-			a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: s.UserID, SessionID: s.ID, Reason: "refresh_race"})
-			return Tokens{}, ErrInvalidToken
-		}
-		if err := a.store.DeleteSession(ctx, s.UserID, s.ID); err != nil && !errors.Is(err, ErrNotFound) {
-			return Tokens{}, fmt.Errorf("authkit: refresh: end reused session: %w", err)
-		}
-		a.emit(ctx, c, Event{Type: EventTokenReuse, UserID: s.UserID, SessionID: s.ID})
-		return Tokens{}, ErrInvalidToken
+		return Tokens{}, a.refuseSpent(ctx, s, hash, refreshToken, now, c)
 	}
 	if !now.Before(s.ExpiresAt) || (a.cfg.SessionIdleTimeout > 0 && now.Sub(s.LastUsedAt) > a.cfg.SessionIdleTimeout) {
 		if err := a.store.DeleteSession(ctx, s.UserID, s.ID); err != nil && !errors.Is(err, ErrNotFound) {
@@ -137,11 +140,22 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Clie
 	if !u.Active {
 		return Tokens{}, ErrAccountDisabled
 	}
+	if a.cfg.RequireVerifiedEmail && !u.EmailVerified {
+		return Tokens{}, ErrEmailNotVerified
+	}
 	newSecretValue, err := newSecret()
 	if err != nil {
 		return Tokens{}, err
 	}
-	s, err = a.store.RotateSession(ctx, s.ID, s.RefreshHash, hashSecret(newSecretValue), now, a.sessionExpiry(s.CreatedAt, now))
+	expires := a.sessionExpiry(s.CreatedAt, now)
+	// Remember the token as spent before it is: a replay of it, however
+	// many rotations later, is then recognized as theft. Of concurrent
+	// refreshes with one token only the first records it.
+	spent := OneTimeToken{Hash: hashSecret(refreshToken), UserID: s.UserID, Purpose: PurposeRefreshSpent, CreatedAt: now, ExpiresAt: expires}
+	if err := a.store.CreateToken(ctx, spent); err != nil && !errors.Is(err, ErrAlreadyExists) {
+		return Tokens{}, fmt.Errorf("authkit: refresh: record spent token: %w", err)
+	}
+	s, err = a.store.RotateSession(ctx, s.ID, s.RefreshHash, hashSecret(newSecretValue), now, expires)
 	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
 		// Another refresh with the same token won the race.
 		return Tokens{}, ErrInvalidToken
@@ -155,6 +169,41 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Clie
 	}
 	a.emit(ctx, c, Event{Type: EventSessionRenewed, UserID: u.ID, SessionID: s.ID})
 	return t, nil
+}
+
+// refuseSpent answers a refresh token of session s that is not its current
+// one; hash is the hash of its secret. If the session spent the token
+// (the last rotation did, by s.PreviousHash, or an earlier one, by the
+// record Refresh keeps of every spent token) longer ago than
+// Config.RefreshReuseGrace, the replay is taken for theft and the session
+// ends. A token the session never issued ends nothing, so that whoever
+// only saw the session id (in an access token, say) cannot end it. The
+// error is ErrInvalidToken, or a store failure.
+func (a *Authenticator) refuseSpent(ctx context.Context, s Session, hash, refreshToken string, now time.Time, c Client) error {
+	var spentAt time.Time
+	switch {
+	case s.PreviousHash != "" && equalHash(hash, s.PreviousHash):
+		spentAt = s.RotatedAt
+	default:
+		t, err := a.store.Token(ctx, hashSecret(refreshToken))
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("authkit: refresh: %w", err)
+		}
+		if err != nil || t.Purpose != PurposeRefreshSpent || t.UserID != s.UserID {
+			a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: s.UserID, SessionID: s.ID, Reason: "refresh_unknown"})
+			return ErrInvalidToken
+		}
+		spentAt = t.CreatedAt
+	}
+	if now.Sub(spentAt) <= a.cfg.RefreshReuseGrace {
+		a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: s.UserID, SessionID: s.ID, Reason: "refresh_race"})
+		return ErrInvalidToken
+	}
+	if err := a.store.DeleteSession(ctx, s.UserID, s.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("authkit: refresh: end reused session: %w", err)
+	}
+	a.emit(ctx, c, Event{Type: EventTokenReuse, UserID: s.UserID, SessionID: s.ID})
+	return ErrInvalidToken
 }
 
 // equalHash compares two hex hashes in constant time.

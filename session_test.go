@@ -1,6 +1,8 @@
 package authkit_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"sync"
@@ -204,4 +206,117 @@ func TestLogoutAllCutsEverything(t *testing.T) {
 		_, err = k.Refresh(t.Context(), tok.RefreshToken, authkit.Client{})
 		assert.ErrorIs(t, err, authkit.ErrInvalidToken)
 	}
+}
+
+func TestReplayOfATokenSpentRotationsAgoEndsTheSession(t *testing.T) {
+	k := newKit(t, nil)
+	first, _ := k.register(t, "old@example.com", pw)
+	tok := first
+	for range 3 {
+		k.clock.Advance(time.Minute)
+		var err error
+		tok, err = k.Refresh(t.Context(), tok.RefreshToken, authkit.Client{})
+		require.NoError(t, err)
+	}
+	k.clock.Advance(time.Minute)
+
+	// Someone who knows only the session id cannot end it.
+	_, err := k.Refresh(t.Context(), first.SessionID+".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", authkit.Client{})
+	assert.ErrorIs(t, err, authkit.ErrInvalidToken)
+	_, err = k.store.Session(t.Context(), first.SessionID)
+	require.NoError(t, err, "a wrong secret ends nothing")
+
+	_, err = k.Refresh(t.Context(), first.RefreshToken, authkit.Client{Addr: "198.51.100.66"})
+	assert.ErrorIs(t, err, authkit.ErrInvalidToken, "the token spent three rotations ago")
+	_, err = k.store.Session(t.Context(), first.SessionID)
+	assert.ErrorIs(t, err, authkit.ErrNotFound, "the store no longer holds the session")
+	_, err = k.Refresh(t.Context(), tok.RefreshToken, authkit.Client{})
+	assert.ErrorIs(t, err, authkit.ErrInvalidToken, "the owner's latest token dies with it")
+	ev, ok := k.events.last(authkit.EventTokenReuse)
+	require.True(t, ok, "reuse is reported")
+	assert.Equal(t, first.User.ID, ev.UserID)
+	assert.Equal(t, first.SessionID, ev.SessionID)
+	assert.Equal(t, "198.51.100.66", ev.ClientAddr)
+}
+
+func TestSpentTokensAreRecordedBoundToTheirSession(t *testing.T) {
+	k := newKit(t, nil)
+	tok, _ := k.register(t, "rec@example.com", pw)
+	next, err := k.Refresh(t.Context(), tok.RefreshToken, authkit.Client{})
+	require.NoError(t, err)
+
+	sum := sha256.Sum256([]byte(tok.RefreshToken))
+	rec, err := k.store.Token(t.Context(), hex.EncodeToString(sum[:]))
+	require.NoError(t, err, "the spent token is recorded by the SHA-256 of the whole token")
+	assert.Equal(t, authkit.PurposeRefreshSpent, rec.Purpose)
+	assert.Equal(t, tok.User.ID, rec.UserID)
+	assert.Equal(t, next.RefreshExpiresAt, rec.ExpiresAt, "it lives as long as the session")
+	secret := strings.SplitN(tok.RefreshToken, ".", 2)[1]
+	sum = sha256.Sum256([]byte(secret))
+	_, err = k.store.Token(t.Context(), hex.EncodeToString(sum[:]))
+	assert.ErrorIs(t, err, authkit.ErrNotFound, "not the secret alone, which names no session")
+
+	// The record is good for nothing else.
+	_, err = k.VerifyEmail(t.Context(), tok.RefreshToken, authkit.Client{})
+	assert.ErrorIs(t, err, authkit.ErrInvalidToken)
+	assert.ErrorIs(t, k.ResetPassword(t.Context(), tok.RefreshToken, "another-pass-1", authkit.Client{}), authkit.ErrInvalidToken)
+}
+
+func TestOlderSpentTokenWithinTheGraceOnlyIsRefused(t *testing.T) {
+	k := newKit(t, nil)
+	first, _ := k.register(t, "tabs@example.com", pw)
+	second, err := k.Refresh(t.Context(), first.RefreshToken, authkit.Client{})
+	require.NoError(t, err)
+	third, err := k.Refresh(t.Context(), second.RefreshToken, authkit.Client{})
+	require.NoError(t, err)
+	k.clock.Advance(5 * time.Second)
+	_, err = k.Refresh(t.Context(), first.RefreshToken, authkit.Client{})
+	assert.ErrorIs(t, err, authkit.ErrInvalidToken)
+	_, err = k.Refresh(t.Context(), third.RefreshToken, authkit.Client{})
+	assert.NoError(t, err, "within the grace a late tab does not end the session")
+}
+
+func TestCleanupDeletesSpentRefreshRecords(t *testing.T) {
+	k := newKit(t, func(c *authkit.Config) { c.Limits.TokenAddr = authkit.Limit{Off: true} })
+	tok, _ := k.register(t, "sp@example.com", pw)
+	first := tok
+	for range 2 {
+		var err error
+		tok, err = k.Refresh(t.Context(), tok.RefreshToken, authkit.Client{})
+		require.NoError(t, err)
+	}
+	n, err := k.Cleanup(t.Context())
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing has expired yet")
+	sum := sha256.Sum256([]byte(first.RefreshToken))
+	_, err = k.store.Token(t.Context(), hex.EncodeToString(sum[:]))
+	require.NoError(t, err)
+
+	k.clock.Advance(31 * 24 * time.Hour)
+	n, err = k.Cleanup(t.Context())
+	require.NoError(t, err)
+	assert.EqualValues(t, 5, n, "the verification token, the two spent refresh tokens, the session and the registration counter of the address")
+	_, err = k.store.Token(t.Context(), hex.EncodeToString(sum[:]))
+	assert.ErrorIs(t, err, authkit.ErrNotFound)
+}
+
+func TestRefreshReuseGraceIsConfigurable(t *testing.T) {
+	k := newKit(t, func(c *authkit.Config) { c.RefreshReuseGrace = 5 * time.Second })
+	tok, _ := k.register(t, "grace@example.com", pw)
+	owner, err := k.Refresh(t.Context(), tok.RefreshToken, authkit.Client{})
+	require.NoError(t, err)
+
+	k.clock.Advance(4 * time.Second)
+	_, err = k.Refresh(t.Context(), tok.RefreshToken, authkit.Client{})
+	assert.ErrorIs(t, err, authkit.ErrInvalidToken, "within the grace the spent token is refused")
+	_, err = k.store.Session(t.Context(), tok.SessionID)
+	require.NoError(t, err, "but the session lives")
+
+	k.clock.Advance(2 * time.Second)
+	_, err = k.Refresh(t.Context(), tok.RefreshToken, authkit.Client{})
+	assert.ErrorIs(t, err, authkit.ErrInvalidToken)
+	_, err = k.store.Session(t.Context(), tok.SessionID)
+	assert.ErrorIs(t, err, authkit.ErrNotFound, "past the grace the replay ends the session")
+	_, err = k.Refresh(t.Context(), owner.RefreshToken, authkit.Client{})
+	assert.ErrorIs(t, err, authkit.ErrInvalidToken)
 }

@@ -16,8 +16,9 @@ type User struct {
 	// when none was given at registration.
 	DisplayName string
 	// PasswordHash is the encoded hash from the PasswordHasher (bcrypt's
-	// modular crypt format by default).
-	PasswordHash string
+	// modular crypt format by default). It is never marshaled to JSON, so a
+	// host that writes a User out does not publish it.
+	PasswordHash string `json:"-"`
 	// Active is false for a disabled account, which can neither log in nor
 	// use tokens issued before it was disabled.
 	Active bool

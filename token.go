@@ -67,10 +67,28 @@ func NewHMACKey(id string, secret []byte) (*Key, error) {
 }
 
 // ID returns the key id written to the "kid" header.
-func (k *Key) ID() string { return k.id }
+func (k *Key) ID() string {
+	if k == nil {
+		return ""
+	}
+	return k.id
+}
 
-// Algorithm returns the JWS algorithm name, such as "HS256".
-func (k *Key) Algorithm() string { return k.method.Alg() }
+// Algorithm returns the JWS algorithm name, such as "HS256", or "" for a
+// nil or zero Key.
+func (k *Key) Algorithm() string {
+	if !k.usable() {
+		return ""
+	}
+	return k.method.Alg()
+}
+
+// usable reports whether k came from one of the constructors (NewHMACKey,
+// NewSigningKey, NewVerificationKey, GenerateKey, ParseKeyPEM): a nil or
+// zero Key holds no key and can neither sign nor verify.
+func (k *Key) usable() bool {
+	return k != nil && k.method != nil && k.verify != nil
+}
 
 // secretKeyID derives a key id from an HS256 secret, so that two different
 // secrets never share an id. The id reveals nothing useful about the secret.
@@ -101,6 +119,9 @@ func newKeyring(signing *Key, verification []*Key, r verifyRules) (*keyring, err
 	kr := &keyring{signing: signing, byID: map[string]*Key{}, jwks: JWKSet{Keys: []JWK{}}}
 	keys := verification
 	if signing != nil {
+		if !signing.usable() {
+			return nil, configError("the signing key is a zero Key; make keys with NewSigningKey, GenerateKey, ParseKeyPEM or NewHMACKey")
+		}
 		if !signing.CanSign() {
 			return nil, configError("the signing key %q holds no private key", signing.id)
 		}
@@ -112,6 +133,9 @@ func newKeyring(signing *Key, verification []*Key, r verifyRules) (*keyring, err
 	for _, k := range keys {
 		if k == nil {
 			return nil, configError("keys must not be nil")
+		}
+		if !k.usable() {
+			return nil, configError("a verification key is a zero Key; make keys with NewVerificationKey, ParseKeyPEM, NewHMACKey or the other constructors")
 		}
 		if _, dup := kr.byID[k.id]; dup {
 			return nil, configError("two keys share the id %q", k.id)

@@ -117,6 +117,7 @@ func TestForgedAccessTokensAreRefused(t *testing.T) {
 		"other secret":     forge(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-32b!"), claims(nil), std),
 		"HS512 same key":   forge(t, jwt.SigningMethodHS512, testSecret, claims(nil), std),
 		"tampered payload": parts[0] + "." + base64.RawURLEncoding.EncodeToString(evilJSON) + "." + parts[2],
+		"tampered header":  tamperedHeader(t, parts) + "." + parts[1] + "." + parts[2],
 		"tampered signature": parts[0] + "." + parts[1] + "." + strings.Map(func(r rune) rune {
 			if r == 'A' {
 				return 'B'
@@ -177,4 +178,19 @@ func mustKeyFromSecret(t testing.TB, kid string) *authkit.Key {
 	k, err := authkit.NewHMACKey(kid, testSecret)
 	require.NoError(t, err)
 	return k
+}
+
+// tamperedHeader returns the header of a token's parts with one more
+// member: still valid JSON naming the same algorithm and key, but not the
+// header that was signed.
+func tamperedHeader(t *testing.T, parts []string) string {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(parts[0])
+	require.NoError(t, err)
+	var h map[string]any
+	require.NoError(t, json.Unmarshal(raw, &h))
+	h["cty"] = "JWT"
+	out, err := json.Marshal(h)
+	require.NoError(t, err)
+	return base64.RawURLEncoding.EncodeToString(out)
 }

@@ -33,6 +33,12 @@ type VerifierConfig struct {
 	// HTTPClient fetches JWKSURL. If nil, a client with a 10 second timeout.
 	HTTPClient *http.Client
 
+	// FetchTimeout bounds one fetch of JWKSURL. A fetch serves every
+	// verification waiting for it, so it is not cancelled when the request
+	// that started it ends; this bound is what stops it. If zero, 10
+	// seconds.
+	FetchTimeout time.Duration
+
 	// RefreshInterval is how long fetched keys are used before they are
 	// fetched again. If zero, 1 hour.
 	RefreshInterval time.Duration
@@ -53,13 +59,35 @@ type VerifierConfig struct {
 // until they expire even after logout-all or a password reset: keep the
 // access token lifetime short. Safe for concurrent use.
 type Verifier struct {
-	cfg    VerifierConfig
-	rules  verifyRules
-	keys   atomic.Pointer[keyring]
-	mu     sync.Mutex // serializes fetches
-	last   time.Time  // when the keys were last fetched (or tried)
-	loaded time.Time  // when they were last fetched successfully
+	cfg   VerifierConfig
+	rules verifyRules
+	keys  atomic.Pointer[keyring]
+
+	mu      sync.Mutex // guards the fields below; never held during a fetch
+	last    time.Time  // when a fetch last started
+	loaded  time.Time  // when the last successful fetch started
+	pending *fetchCall // the fetch under way, or nil
 }
+
+// fetchCall is one fetch of the JWK Set, which any number of verifications
+// may wait for.
+type fetchCall struct {
+	done chan struct{} // closed when the fetch ends
+	err  error         // its outcome, set before done is closed
+}
+
+// wait waits until the fetch ends or ctx does.
+func (f *fetchCall) wait(ctx context.Context) error {
+	select {
+	case <-f.done:
+		return f.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// defaultFetchTimeout bounds a fetch when VerifierConfig.FetchTimeout is zero.
+const defaultFetchTimeout = 10 * time.Second
 
 // Maximum size of a JWK Set document the Verifier reads.
 const maxJWKSBytes = 1 << 20
@@ -76,6 +104,10 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	setDefault(&cfg.Leeway, DefaultLeeway)
 	setDefault(&cfg.RefreshInterval, time.Hour)
 	setDefault(&cfg.MinRefreshInterval, time.Minute)
+	setDefault(&cfg.FetchTimeout, defaultFetchTimeout)
+	if cfg.FetchTimeout < 0 {
+		return nil, configError("FetchTimeout must not be negative")
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -99,11 +131,13 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 
 // Verify checks an access token and returns its claims. A token whose key
 // id is unknown makes the Verifier fetch the keys again (at most once per
-// MinRefreshInterval) before it is refused. The error wraps
-// ErrTokenExpired or ErrInvalidToken.
+// MinRefreshInterval) and wait for them, as long as ctx lets it, before it
+// is refused. When the keys are older than RefreshInterval, a fetch starts
+// in the background and the keys at hand keep verifying meanwhile. The
+// error wraps ErrTokenExpired or ErrInvalidToken.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if v.cfg.JWKSURL != "" && v.cfg.Now().Sub(v.loadedAt()) > v.cfg.RefreshInterval {
-		_ = v.refresh(ctx, false) // on failure, keep using the keys we have
+		_, _ = v.startFetch(ctx, false) // on failure, keep using the keys we have
 	}
 	claims, err := v.keys.Load().verify(token)
 	if errors.Is(err, errUnknownKeyID) && v.cfg.JWKSURL != "" {
@@ -123,16 +157,53 @@ func (v *Verifier) loadedAt() time.Time {
 // errTooSoon means a fetch was skipped because the last one was recent.
 var errTooSoon = errors.New("authkit: keys fetched too recently")
 
-// refresh fetches the JWK Set unless one was fetched within
-// MinRefreshInterval (or force is set).
+// refresh fetches the JWK Set unless one was started within
+// MinRefreshInterval (or force is set), or joins the fetch under way, and
+// waits for it as long as ctx lets it.
 func (v *Verifier) refresh(ctx context.Context, force bool) error {
+	f, err := v.startFetch(ctx, force)
+	if err != nil {
+		return err
+	}
+	return f.wait(ctx)
+}
+
+// startFetch returns the fetch under way, or starts one unless one was
+// started within MinRefreshInterval (or force is set). The fetch runs on
+// its own goroutine, detached from ctx's cancellation (it serves every
+// verification waiting for it, not only the one that started it) and
+// bounded by FetchTimeout; no lock is held while it runs.
+func (v *Verifier) startFetch(ctx context.Context, force bool) (*fetchCall, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if v.pending != nil {
+		return v.pending, nil
+	}
 	now := v.cfg.Now()
 	if !force && now.Sub(v.last) < v.cfg.MinRefreshInterval {
-		return errTooSoon
+		return nil, errTooSoon
 	}
 	v.last = now
+	f := &fetchCall{done: make(chan struct{})}
+	v.pending = f
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.cfg.FetchTimeout)
+	go func() {
+		defer cancel()
+		err := v.load(fctx)
+		v.mu.Lock()
+		v.pending = nil
+		if err == nil {
+			v.loaded = now
+		}
+		v.mu.Unlock()
+		f.err = err
+		close(f.done)
+	}()
+	return f, nil
+}
+
+// load fetches the JWK Set and swaps in the keyring it gives.
+func (v *Verifier) load(ctx context.Context) error {
 	set, err := v.fetch(ctx)
 	if err != nil {
 		return err
@@ -150,7 +221,6 @@ func (v *Verifier) refresh(ctx context.Context, force bool) error {
 		return fmt.Errorf("authkit: jwks: %w", err)
 	}
 	v.keys.Store(kr)
-	v.loaded = now
 	return nil
 }
 
