@@ -16,6 +16,7 @@ const (
 	msgAlreadyVerified  = "Email already verified."
 	msgVerificationSent = "If an account exists and is not yet verified, a verification link has been sent."
 	msgFieldRequired    = "This field is required."
+	msgVerifyToLogIn    = "Account created. Please verify your email before logging in."
 )
 
 // tokenResponse is the body of a successful register, login or refresh.
@@ -72,8 +73,11 @@ func required(fields map[string]string) error {
 // Register serves POST /register: {email, password, display_name?}. It
 // creates the account, queues the verification email and answers 201 with
 // a token response {access_token, token_type, expires_in, refresh_token,
-// user_id, email, display_name}. Bad input is a 400 invalid_input with
-// per-field messages; a registered email a 400 email_taken.
+// user_id, email, display_name}. When the Authenticator requires a
+// verified email (Config.RequireVerifiedEmail), nobody is signed in yet and
+// the 201 body is {message, user_id, email, display_name} instead. Bad
+// input is a 400 invalid_input with per-field messages; a registered email
+// a 400 email_taken.
 func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Email       string `json:"email"`
@@ -87,6 +91,15 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 	t, err := h.auth.Register(r.Context(), authkit.Registration{Email: in.Email, Password: in.Password, DisplayName: in.DisplayName}, h.client(r))
 	if err != nil {
 		h.fail(w, r, "Register", useNone, err)
+		return
+	}
+	if t.AccessToken == "" {
+		writeJSON(w, http.StatusCreated, struct {
+			Message     string `json:"message"`
+			UserID      string `json:"user_id"`
+			Email       string `json:"email"`
+			DisplayName string `json:"display_name"`
+		}{msgVerifyToLogIn, t.User.ID, t.User.Email, t.User.DisplayName})
 		return
 	}
 	writeJSON(w, http.StatusCreated, newTokenResponse(t))

@@ -170,3 +170,26 @@ func TestSessionsAreTheCallersOnly(t *testing.T) {
 	assert.Len(t, e.sessions(adaPhone.AccessToken).Sessions, 1)
 	assertProblem(t, del(adaPhone.AccessToken, l.Sessions[0].ID), http.StatusNotFound, "not_found")
 }
+
+// TestSessionsListsOnlyLiveSessions checks that a session past its idle
+// timeout, not yet cleaned up, is not listed.
+func TestSessionsListsOnlyLiveSessions(t *testing.T) {
+	e := newEnv(t, func(s *setup) { s.auth.SessionIdleTimeout = time.Hour })
+	idle, _ := e.register("idle@example.com", "correct horse")
+	busy := e.login("idle@example.com", "correct horse")
+	require.Len(t, e.sessions(busy.AccessToken).Sessions, 2)
+
+	e.clock.Advance(50 * time.Minute)
+	res := e.post("/refresh", map[string]string{"refresh_token": busy.RefreshToken})
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	busy = res.tokens(t)
+	e.clock.Advance(20 * time.Minute)
+	res = e.post("/refresh", map[string]string{"refresh_token": busy.RefreshToken})
+	require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+	busy = res.tokens(t)
+
+	l := e.sessions(busy.AccessToken)
+	require.Len(t, l.Sessions, 1, "the idle session is not listed")
+	assert.NotEqual(t, idle.RefreshToken[:len(l.Sessions[0].ID)], l.Sessions[0].ID, "the listed one is not the idle one")
+	assert.True(t, l.Sessions[0].Current)
+}
