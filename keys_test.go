@@ -408,3 +408,19 @@ func TestVerifierFetchesWithoutBlockingOrBeingCancelled(t *testing.T) {
 	assert.False(t, cancelled.Load(), "the fetch was not cancelled with the request that started it")
 	assert.EqualValues(t, 2, fetches.Load(), "one fetch at start, one for the stale keys")
 }
+
+func TestVerifierFetchTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	start := time.Now()
+	_, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: hang.URL, FetchTimeout: 100 * time.Millisecond})
+	assert.Error(t, err, "an issuer that never answers")
+	assert.Less(t, time.Since(start), 3*time.Second, "the fetch gives up after FetchTimeout")
+}

@@ -320,3 +320,48 @@ func TestRefreshReuseGraceIsConfigurable(t *testing.T) {
 	_, err = k.Refresh(t.Context(), owner.RefreshToken, authkit.Client{})
 	assert.ErrorIs(t, err, authkit.ErrInvalidToken)
 }
+
+func TestSessionsLiveAtMostNinetyDaysByDefault(t *testing.T) {
+	k := newKit(t, nil)
+	tok, _ := k.register(t, "long@example.com", pw)
+	for range 4 { // refreshed every 20 days: day 80
+		k.clock.Advance(20 * 24 * time.Hour)
+		var err error
+		tok, err = k.Refresh(t.Context(), tok.RefreshToken, authkit.Client{})
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 10*24*time.Hour, tok.RefreshExpiresAt.Sub(k.clock.Now()), "capped at 90 days after login")
+	k.clock.Advance(10*24*time.Hour + time.Second)
+	_, err := k.Refresh(t.Context(), tok.RefreshToken, authkit.Client{})
+	assert.ErrorIs(t, err, authkit.ErrTokenExpired)
+}
+
+func TestCleanupDeletesIdleSessions(t *testing.T) {
+	k := newKit(t, func(c *authkit.Config) { c.SessionIdleTimeout = time.Hour })
+	idle, _ := k.register(t, "idle-cleanup@example.com", pw)
+	busy, err := k.Login(t.Context(), "idle-cleanup@example.com", pw, authkit.Client{})
+	require.NoError(t, err)
+	k.clock.Advance(50 * time.Minute)
+	_, err = k.Refresh(t.Context(), busy.RefreshToken, authkit.Client{})
+	require.NoError(t, err)
+	k.clock.Advance(20 * time.Minute)
+
+	_, err = k.Cleanup(t.Context())
+	require.NoError(t, err)
+	_, err = k.store.Session(t.Context(), idle.SessionID)
+	assert.ErrorIs(t, err, authkit.ErrNotFound, "idle for 70 minutes")
+	_, err = k.store.Session(t.Context(), busy.SessionID)
+	assert.NoError(t, err, "used 20 minutes ago")
+}
+
+func TestRefreshRefusesADisabledAccountWhoseSessionRemains(t *testing.T) {
+	// SetActive ends the sessions; an account disabled by other means (a
+	// direct write to the Store) is still refused at refresh.
+	k := newKit(t, nil)
+	tok, _ := k.register(t, "off@example.com", pw)
+	off := false
+	_, err := k.store.UpdateUser(t.Context(), tok.User.ID, authkit.UserUpdate{Active: &off, UpdatedAt: k.clock.Now()})
+	require.NoError(t, err)
+	_, err = k.Refresh(t.Context(), tok.RefreshToken, authkit.Client{})
+	assert.ErrorIs(t, err, authkit.ErrAccountDisabled)
+}
