@@ -224,26 +224,22 @@ func limitKey(name, value string) string {
 // *RateLimitError when the budget is spent. An empty value (no client
 // address) or a limit that is off always passes.
 func (a *Authenticator) allow(ctx context.Context, c Client, name string, l Limit, value string) error {
-	if l.Off || value == "" {
-		return nil
-	}
-	ok, wait, err := a.cfg.Limiter.Allow(ctx, limitKey(name, value), l, a.now())
-	if err != nil {
-		return fmt.Errorf("authkit: rate limit: %w", err)
-	}
-	if !ok {
-		a.emit(ctx, c, Event{Type: EventRateLimited, Reason: name})
-		return &RateLimitError{RetryAfter: wait}
-	}
-	return nil
+	return a.check(ctx, c, name, l, value, a.cfg.Limiter.Allow)
 }
 
 // peek is allow without taking an event.
 func (a *Authenticator) peek(ctx context.Context, c Client, name string, l Limit, value string) error {
+	return a.check(ctx, c, name, l, value, a.cfg.Limiter.Peek)
+}
+
+// check applies decide (the Limiter's Allow or Peek) to the named limit
+// for value, reporting a refusal as an event and a *RateLimitError.
+func (a *Authenticator) check(ctx context.Context, c Client, name string, l Limit, value string,
+	decide func(context.Context, string, Limit, time.Time) (bool, time.Duration, error)) error {
 	if l.Off || value == "" {
 		return nil
 	}
-	ok, wait, err := a.cfg.Limiter.Peek(ctx, limitKey(name, value), l, a.now())
+	ok, wait, err := decide(ctx, limitKey(name, value), l, a.now())
 	if err != nil {
 		return fmt.Errorf("authkit: rate limit: %w", err)
 	}
