@@ -78,22 +78,22 @@ func TestRegisterValidation(t *testing.T) {
 		name  string
 		reg   authkit.Registration
 		field string
-		msg   string
+		want  authkit.FieldError
 	}{
-		{"missing email", authkit.Registration{Password: pw}, "email", "This field is required."},
-		{"bad email", authkit.Registration{Email: "not-an-email", Password: pw}, "email", "Enter a valid email address."},
-		{"display name in email", authkit.Registration{Email: "Bob <bob@example.com>", Password: pw}, "email", "Enter a valid email address."},
-		{"no domain dot", authkit.Registration{Email: "bob@localhost", Password: pw}, "email", "Enter a valid email address."},
-		{"missing password", authkit.Registration{Email: "a@example.com"}, "password", "This field is required."},
-		{"short password", authkit.Registration{Email: "a@example.com", Password: "1234567"}, "password", "Password must be at least 8 characters"},
-		{"73 bytes", authkit.Registration{Email: "a@example.com", Password: strings.Repeat("a", 73)}, "password", "Password too long (max 72 bytes)"},
-		{"72 bytes of 3-byte runes plus one", authkit.Registration{Email: "a@example.com", Password: strings.Repeat("€", 24) + "a"}, "password", "Password too long (max 72 bytes)"},
-		{"long display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: strings.Repeat("n", 256)}, "display_name", "Ensure this field has no more than 255 characters."},
-		{"newline in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\nSubject: hi"}, "display_name", "Display name must not contain control characters."},
-		{"NUL in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\x00"}, "display_name", "Display name must not contain control characters."},
-		{"C1 control in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\u0085x"}, "display_name", "Display name must not contain control characters."},
-		{"bidi override in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\u202Egnp.exe"}, "display_name", "Display name must not contain control characters."},
-		{"line separator in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\u2028Eve"}, "display_name", "Display name must not contain control characters."},
+		{"missing email", authkit.Registration{Password: pw}, "email", authkit.FieldError{Code: authkit.CodeRequired}},
+		{"bad email", authkit.Registration{Email: "not-an-email", Password: pw}, "email", authkit.FieldError{Code: authkit.CodeInvalidEmail}},
+		{"display name in email", authkit.Registration{Email: "Bob <bob@example.com>", Password: pw}, "email", authkit.FieldError{Code: authkit.CodeInvalidEmail}},
+		{"no domain dot", authkit.Registration{Email: "bob@localhost", Password: pw}, "email", authkit.FieldError{Code: authkit.CodeInvalidEmail}},
+		{"missing password", authkit.Registration{Email: "a@example.com"}, "password", authkit.FieldError{Code: authkit.CodeRequired}},
+		{"short password", authkit.Registration{Email: "a@example.com", Password: "1234567"}, "password", authkit.FieldError{Code: authkit.CodeTooShort, Limit: 8}},
+		{"73 bytes", authkit.Registration{Email: "a@example.com", Password: strings.Repeat("a", 73)}, "password", authkit.FieldError{Code: authkit.CodeTooLong, Limit: 72}},
+		{"72 bytes of 3-byte runes plus one", authkit.Registration{Email: "a@example.com", Password: strings.Repeat("€", 24) + "a"}, "password", authkit.FieldError{Code: authkit.CodeTooLong, Limit: 72}},
+		{"long display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: strings.Repeat("n", 256)}, "display_name", authkit.FieldError{Code: authkit.CodeTooLong, Limit: 255}},
+		{"newline in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\nSubject: hi"}, "display_name", authkit.FieldError{Code: authkit.CodeControlCharacters}},
+		{"NUL in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\x00"}, "display_name", authkit.FieldError{Code: authkit.CodeControlCharacters}},
+		{"C1 control in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\u0085x"}, "display_name", authkit.FieldError{Code: authkit.CodeControlCharacters}},
+		{"bidi override in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\u202Egnp.exe"}, "display_name", authkit.FieldError{Code: authkit.CodeControlCharacters}},
+		{"line separator in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\u2028Eve"}, "display_name", authkit.FieldError{Code: authkit.CodeControlCharacters}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -101,7 +101,7 @@ func TestRegisterValidation(t *testing.T) {
 			require.ErrorIs(t, err, authkit.ErrInvalidInput)
 			var v *authkit.ValidationError
 			require.ErrorAs(t, err, &v)
-			assert.Equal(t, []string{c.msg}, v.Fields[c.field], "Register(%s) messages", c.name)
+			assert.Equal(t, []authkit.FieldError{c.want}, v.Fields[c.field], "Register(%s) field errors", c.name)
 		})
 	}
 	// Exactly 72 bytes is accepted, and all 72 count: a password that
@@ -182,8 +182,9 @@ func TestUnknownEmailCostsTheSameAsAWrongPassword(t *testing.T) {
 
 func TestDefaultBcryptCostIs12(t *testing.T) {
 	k := newKit(t, func(c *authkit.Config) { c.BcryptCost = 0 })
-	tok, err := k.Register(t.Context(), authkit.Registration{Email: "c@example.com", Password: pw}, authkit.Client{})
+	reg, err := k.Register(t.Context(), authkit.Registration{Email: "c@example.com", Password: pw}, authkit.Client{})
 	require.NoError(t, err)
+	tok := reg.Tokens
 	assert.True(t, strings.HasPrefix(tok.User.PasswordHash, "$2a$12$"), "hash %q", tok.User.PasswordHash[:7])
 }
 
@@ -339,9 +340,9 @@ func TestForgotAndResetPassword(t *testing.T) {
 	u, _ := k.User(t.Context(), tok.User.ID)
 	assert.True(t, u.EmailVerified, "the reset mail proved the address")
 	for _, old := range []authkit.Tokens{tok, other} {
-		claims, err := k.Authenticate(t.Context(), old.AccessToken)
+		_, err := k.VerifyAccessToken(t.Context(), old.AccessToken)
 		require.NoError(t, err, "the signature is still good")
-		_, err = k.CurrentUser(t.Context(), claims)
+		_, _, err = k.Authenticate(t.Context(), old.AccessToken)
 		assert.ErrorIs(t, err, authkit.ErrInvalidToken, "access tokens issued before the reset are cut off")
 		_, err = k.Refresh(t.Context(), old.RefreshToken, authkit.Client{})
 		assert.ErrorIs(t, err, authkit.ErrInvalidToken, "sessions from before the reset are ended")
@@ -383,7 +384,7 @@ func TestChangePassword(t *testing.T) {
 	_, err = k.ChangePassword(t.Context(), authkit.PasswordChange{UserID: mine.User.ID, SessionID: mine.SessionID, CurrentPassword: "wrong-password", NewPassword: "another-pass-1"}, authkit.Client{})
 	var v *authkit.ValidationError
 	require.ErrorAs(t, err, &v)
-	assert.Equal(t, []string{"Current password is incorrect."}, v.Fields["current_password"])
+	assert.Equal(t, []authkit.FieldError{{Code: authkit.CodeWrongPassword}}, v.Fields["current_password"])
 
 	_, err = k.ChangePassword(t.Context(), authkit.PasswordChange{UserID: mine.User.ID, CurrentPassword: pw, NewPassword: "short"}, authkit.Client{})
 	require.ErrorAs(t, err, &v)
@@ -393,16 +394,16 @@ func TestChangePassword(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, authkit.MessagePasswordChanged, k.mail.next(t).Kind)
 
-	claims, err := k.Authenticate(t.Context(), fresh.AccessToken)
+	_, err = k.VerifyAccessToken(t.Context(), fresh.AccessToken)
 	require.NoError(t, err)
-	_, err = k.CurrentUser(t.Context(), claims)
+	_, _, err = k.Authenticate(t.Context(), fresh.AccessToken)
 	assert.NoError(t, err, "the fresh access token works")
 	_, err = k.Refresh(t.Context(), mine.RefreshToken, authkit.Client{})
 	assert.NoError(t, err, "the caller's session is kept")
 	_, err = k.Refresh(t.Context(), other.RefreshToken, authkit.Client{})
 	assert.ErrorIs(t, err, authkit.ErrInvalidToken, "other sessions end")
-	claims, _ = k.Authenticate(t.Context(), other.AccessToken)
-	_, err = k.CurrentUser(t.Context(), claims)
+
+	_, _, err = k.Authenticate(t.Context(), other.AccessToken)
 	assert.ErrorIs(t, err, authkit.ErrInvalidToken, "older access tokens are cut off")
 }
 
@@ -410,9 +411,9 @@ func TestDisablingAUserEndsEverything(t *testing.T) {
 	k := newKit(t, nil)
 	tok, _ := k.register(t, "d@example.com", pw)
 	require.NoError(t, k.SetActive(t.Context(), tok.User.ID, false, authkit.Client{}))
-	claims, err := k.Authenticate(t.Context(), tok.AccessToken)
+	_, err := k.VerifyAccessToken(t.Context(), tok.AccessToken)
 	require.NoError(t, err)
-	_, err = k.CurrentUser(t.Context(), claims)
+	_, _, err = k.Authenticate(t.Context(), tok.AccessToken)
 	assert.Error(t, err)
 	_, err = k.Refresh(t.Context(), tok.RefreshToken, authkit.Client{})
 	assert.ErrorIs(t, err, authkit.ErrInvalidToken)
@@ -559,7 +560,12 @@ func TestChangePasswordGuessesSpendTheLoginBudget(t *testing.T) {
 
 func TestRequireVerifiedEmailSignsNobodyInUntilVerified(t *testing.T) {
 	k := newKit(t, func(c *authkit.Config) { c.RequireVerifiedEmail = true })
-	tok, verify := k.register(t, "rv@example.com", pw)
+	reg, err := k.Register(t.Context(), authkit.Registration{Email: "rv@example.com", Password: pw}, authkit.Client{})
+	require.NoError(t, err)
+	assert.False(t, reg.SignedIn, "Register signs nobody in")
+	tok := reg.Tokens
+	tok.User = reg.User
+	verify := tokenOf(t, k.mail.next(t))
 	assert.Empty(t, tok.AccessToken, "Register issues no access token")
 	assert.Empty(t, tok.RefreshToken, "Register issues no refresh token")
 	assert.Empty(t, tok.SessionID, "Register starts no session")
@@ -575,14 +581,14 @@ func TestRequireVerifiedEmailSignsNobodyInUntilVerified(t *testing.T) {
 	require.NoError(t, err)
 	_, err = k.Refresh(t.Context(), old.RefreshToken, authkit.Client{})
 	assert.ErrorIs(t, err, authkit.ErrEmailNotVerified, "Refresh of an unverified account")
-	claims, err := k.Authenticate(t.Context(), old.AccessToken)
+	_, err = k.VerifyAccessToken(t.Context(), old.AccessToken)
 	require.NoError(t, err)
-	_, err = k.CurrentUser(t.Context(), claims)
-	assert.ErrorIs(t, err, authkit.ErrEmailNotVerified, "CurrentUser of an unverified account")
+	_, _, err = k.Authenticate(t.Context(), old.AccessToken)
+	assert.ErrorIs(t, err, authkit.ErrEmailNotVerified, "Authenticate of an unverified account")
 
 	_, err = k.VerifyEmail(t.Context(), verify, authkit.Client{})
 	require.NoError(t, err)
-	_, err = k.CurrentUser(t.Context(), claims)
+	_, _, err = k.Authenticate(t.Context(), old.AccessToken)
 	assert.NoError(t, err, "verified now")
 	_, err = k.Refresh(t.Context(), old.RefreshToken, authkit.Client{})
 	assert.NoError(t, err, "verified now")

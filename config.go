@@ -63,13 +63,20 @@ type Config struct {
 	// zero, 10 seconds.
 	RefreshReuseGrace time.Duration
 
+	// CheckSession makes Authenticate (and so httpauth's middleware) also
+	// require, on every request, that the access token's session is live,
+	// so that logging out or ending a session cuts off its access tokens at
+	// once rather than when they expire. It costs one more Store read per
+	// authenticated request. Off by default.
+	CheckSession bool
+
 	// Leeway is the clock skew allowed when checking "exp", "nbf" and "iat".
 	// If zero, 30 seconds.
 	Leeway time.Duration
 
-	// VerificationTTL is how long an email verification link works. If
-	// zero, 24 hours.
-	VerificationTTL time.Duration
+	// EmailVerificationTTL is how long an email verification link works.
+	// If zero, 24 hours.
+	EmailVerificationTTL time.Duration
 
 	// ResetTTL is how long a password reset link works. If zero, 1 hour.
 	ResetTTL time.Duration
@@ -120,7 +127,7 @@ type Config struct {
 	// the right password); Register creates the account and sends the
 	// verification mail but signs nobody in (its Tokens hold the User only:
 	// no access token, no refresh token, no session); Refresh and
-	// CurrentUser refuse it with ErrEmailNotVerified, so sessions and
+	// Authenticate refuse it with ErrEmailNotVerified, so sessions and
 	// access tokens issued before the option was set stop working too. Off
 	// by default, like the seed design.
 	RequireVerifiedEmail bool
@@ -130,11 +137,11 @@ type Config struct {
 	// Required.
 	BaseURL string
 
-	// VerifyEmailPath and ResetPasswordPath are appended to BaseURL to form
-	// the links in emails, followed by "?token=" and the token. If empty,
-	// "/verify-email" and "/reset-password".
-	VerifyEmailPath   string
-	ResetPasswordPath string
+	// EmailVerificationPath and ResetPasswordPath are appended to BaseURL
+	// to form the links in emails, followed by "?token=" and the token. If
+	// empty, "/verify-email" and "/reset-password".
+	EmailVerificationPath string
+	ResetPasswordPath     string
 
 	// AppName names the service in email subjects and bodies. If empty,
 	// "authkit".
@@ -180,29 +187,29 @@ type Config struct {
 
 // Default values of Config fields.
 const (
-	DefaultIssuer            = "authkit"
-	DefaultAudience          = "authkit"
-	DefaultAccessTokenTTL    = 15 * time.Minute
-	DefaultRefreshTokenTTL   = 30 * 24 * time.Hour
-	DefaultSessionMaxAge     = 90 * 24 * time.Hour
-	DefaultRefreshReuseGrace = 10 * time.Second
-	DefaultLeeway            = 30 * time.Second
-	DefaultVerificationTTL   = 24 * time.Hour
-	DefaultResetTTL          = time.Hour
-	DefaultBcryptCost        = 12
-	DefaultMinPasswordLength = 8
-	MaxPasswordBytes         = 72
-	DefaultMailQueueSize     = 1024
-	DefaultMailWorkers       = 2
-	DefaultMailMaxAttempts   = 5
-	DefaultMailRetryDelay    = time.Second
-	DefaultMailTimeout       = 30 * time.Second
-	DefaultMaxHashWait       = 2 * time.Second
-	minSecretBytes           = 32
-	defaultVerifyEmailPath   = "/verify-email"
-	defaultResetPasswordPath = "/reset-password"
-	defaultAppName           = "authkit"
-	maxMailRetryDelay        = 5 * time.Minute
+	DefaultIssuer                = "authkit"
+	DefaultAudience              = "authkit"
+	DefaultAccessTokenTTL        = 15 * time.Minute
+	DefaultRefreshTokenTTL       = 30 * 24 * time.Hour
+	DefaultSessionMaxAge         = 90 * 24 * time.Hour
+	DefaultRefreshReuseGrace     = 10 * time.Second
+	DefaultLeeway                = 30 * time.Second
+	DefaultEmailVerificationTTL  = 24 * time.Hour
+	DefaultResetTTL              = time.Hour
+	DefaultBcryptCost            = 12
+	DefaultMinPasswordLength     = 8
+	MaxPasswordBytes             = 72
+	DefaultMailQueueSize         = 1024
+	DefaultMailWorkers           = 2
+	DefaultMailMaxAttempts       = 5
+	DefaultMailRetryDelay        = time.Second
+	DefaultMailTimeout           = 30 * time.Second
+	DefaultMaxHashWait           = 2 * time.Second
+	minSecretBytes               = 32
+	defaultEmailVerificationPath = "/verify-email"
+	defaultResetPasswordPath     = "/reset-password"
+	defaultAppName               = "authkit"
+	maxMailRetryDelay            = 5 * time.Minute
 )
 
 // ErrConfig is the sentinel that every configuration error from New wraps.
@@ -228,7 +235,7 @@ func (c Config) withDefaults() (Config, error) {
 		"AccessTokenTTL": c.AccessTokenTTL, "RefreshTokenTTL": c.RefreshTokenTTL,
 		"SessionMaxAge": c.SessionMaxAge, "SessionIdleTimeout": c.SessionIdleTimeout,
 		"RefreshReuseGrace": c.RefreshReuseGrace, "Leeway": c.Leeway,
-		"VerificationTTL": c.VerificationTTL, "ResetTTL": c.ResetTTL,
+		"EmailVerificationTTL": c.EmailVerificationTTL, "ResetTTL": c.ResetTTL,
 		"MailRetryDelay": c.MailRetryDelay, "MailTimeout": c.MailTimeout,
 		"MaxHashWait": c.MaxHashWait,
 	} {
@@ -261,12 +268,12 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.SessionMaxAge, DefaultSessionMaxAge)
 	setDefault(&c.RefreshReuseGrace, DefaultRefreshReuseGrace)
 	setDefault(&c.Leeway, DefaultLeeway)
-	setDefault(&c.VerificationTTL, DefaultVerificationTTL)
+	setDefault(&c.EmailVerificationTTL, DefaultEmailVerificationTTL)
 	setDefault(&c.ResetTTL, DefaultResetTTL)
 	setDefault(&c.BcryptCost, DefaultBcryptCost)
 	setDefault(&c.MinPasswordLength, DefaultMinPasswordLength)
 	setDefault(&c.MaxConcurrentHashes, max(1, runtime.NumCPU()-1))
-	setDefault(&c.VerifyEmailPath, defaultVerifyEmailPath)
+	setDefault(&c.EmailVerificationPath, defaultEmailVerificationPath)
 	setDefault(&c.ResetPasswordPath, defaultResetPasswordPath)
 	setDefault(&c.AppName, defaultAppName)
 	setDefault(&c.MailQueueSize, DefaultMailQueueSize)

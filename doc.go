@@ -24,6 +24,45 @@
 // Mount httpauth.New(httpauth.Config{Authenticator: a}) under a prefix of
 // your mux and wrap your own handlers with its RequireUser middleware.
 //
+// # Checking a request
+//
+// Authenticator.Authenticate is the one answer to "is this access token good
+// now, and whose is it": signature and claims, the user active, the token
+// version current (a password reset or change, a logout everywhere or a
+// disabling cuts every older token off at once), and, with
+// Config.CheckSession, the session live. httpauth's RequireUser and
+// LoadUser are thin wrappers over it; a gRPC interceptor or a WebSocket
+// upgrade calls it the same way. VerifyAccessToken checks the token alone,
+// without the Store, and so cannot see any of those changes.
+//
+// # How the package is laid out: one sign-in pipeline
+//
+// Every way of signing in proves who the user is in a file of its own and
+// then hands the user, and the methods that proved it, to one internal
+// step (signin.go) that no method copies:
+//
+//	password.go (Login)     ─┐
+//	register.go (Register)  ─┤  proof{user, methods: ["pwd"]}
+//	(later: totp, passkey,  ─┤
+//	 emailed code, provider) ┘
+//	                           │
+//	                           ▼
+//	signIn: account checks (active; verified when required)
+//	        → second factor, when enrolled and not yet given
+//	        → session, recording the methods and the time (amr, auth_time)
+//	        → tokens
+//	        → confirm the account did not change meanwhile
+//	        → EventLoginSuccess
+//
+// A new way of signing in is a new file that checks its proof, reports its
+// own failures and ends in signIn. The other files hold one concern each:
+// access.go (Authenticate), session.go (refresh, logout, sessions),
+// recovery.go (forgotten passwords), emailverification.go, validate.go
+// (input rules, reported as FieldCodes that the edge words), hasher.go
+// (password hashing and its bound), token.go and keys.go (access tokens and
+// their keys), postoffice.go (mail off the request path), limit.go (rate
+// limits) and store.go (the Store contract).
+//
 // # Security
 //
 //   - Verification, reset and refresh tokens carry 256 random bits; the Store
@@ -39,7 +78,7 @@
 //   - Access tokens pin their algorithm and key id, require exp, iss and aud,
 //     and carry a token version: a password reset or change, logging out
 //     everywhere, or disabling the account cuts off every token issued
-//     before, wherever the user is loaded (Authenticator.CurrentUser).
+//     before, wherever the user is loaded (Authenticator.Authenticate).
 //   - Refresh tokens rotate on every use; a spent one (however many
 //     rotations ago) replayed after a short grace ends the whole session.
 //   - Links in emails are built from Config.BaseURL, never from a request.

@@ -61,14 +61,47 @@ var (
 	ErrConflict = errors.New("authkit: conflict")
 )
 
-// ValidationError reports input that breaks the kit's rules, with one or more
-// messages per field (the JSON field names of the HTTP API: "email",
-// "password", …). It unwraps to ErrInvalidInput.
-type ValidationError struct {
-	Fields map[string][]string
+// FieldCode names, in a stable machine-readable word, what is wrong with
+// an input field. Wording for people belongs at the edge (httpauth maps
+// each code to the original design's message), so a translation is a
+// table, not a change to the flows.
+type FieldCode string
+
+// The codes of FieldError.
+const (
+	// CodeRequired: the field is missing or empty.
+	CodeRequired FieldCode = "required"
+	// CodeInvalidEmail: not a bare address with a dotted domain.
+	CodeInvalidEmail FieldCode = "invalid_email"
+	// CodeTooShort: fewer characters than FieldError.Limit.
+	CodeTooShort FieldCode = "too_short"
+	// CodeTooLong: more than FieldError.Limit; bytes for a password (bcrypt's
+	// limit), characters otherwise.
+	CodeTooLong FieldCode = "too_long"
+	// CodeControlCharacters: characters that control how text is laid out
+	// (line breaks, bidirectional overrides, …), refused in display names.
+	CodeControlCharacters FieldCode = "control_characters"
+	// CodeWrongPassword: the current password given is not the user's.
+	CodeWrongPassword FieldCode = "wrong_password"
+)
+
+// FieldError is one thing wrong with one input field.
+type FieldError struct {
+	// Code says what is wrong.
+	Code FieldCode
+	// Limit is the bound a CodeTooShort or CodeTooLong broke; otherwise 0.
+	Limit int
 }
 
-// Error returns the messages joined in a stable order.
+// ValidationError reports input that breaks the kit's rules, with one or
+// more FieldErrors per field, keyed by the JSON field names of the HTTP API
+// ("email", "password", …). It unwraps to ErrInvalidInput.
+type ValidationError struct {
+	Fields map[string][]FieldError
+}
+
+// Error returns the fields and their codes in a stable order, such as
+// "authkit: invalid input: email: invalid_email; password: too_short".
 func (e *ValidationError) Error() string {
 	names := make([]string, 0, len(e.Fields))
 	for name := range e.Fields {
@@ -85,7 +118,12 @@ func (e *ValidationError) Error() string {
 		}
 		b.WriteString(name)
 		b.WriteString(": ")
-		b.WriteString(strings.Join(e.Fields[name], ", "))
+		for j, fe := range e.Fields[name] {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(string(fe.Code))
+		}
 	}
 	return b.String()
 }
@@ -93,12 +131,12 @@ func (e *ValidationError) Error() string {
 // Unwrap returns ErrInvalidInput.
 func (e *ValidationError) Unwrap() error { return ErrInvalidInput }
 
-// add records msg for field, creating the map as needed.
-func (e *ValidationError) add(field, msg string) {
+// Add records a FieldError for field, creating the map as needed.
+func (e *ValidationError) Add(field string, fe FieldError) {
 	if e.Fields == nil {
-		e.Fields = make(map[string][]string)
+		e.Fields = make(map[string][]FieldError)
 	}
-	e.Fields[field] = append(e.Fields[field], msg)
+	e.Fields[field] = append(e.Fields[field], fe)
 }
 
 // err returns e as an error, or nil when no field failed.
@@ -109,9 +147,9 @@ func (e *ValidationError) err() error {
 	return e
 }
 
-// fieldError is shorthand for a ValidationError with one message.
-func fieldError(field, msg string) error {
+// fieldError is shorthand for a ValidationError with one FieldError.
+func fieldError(field string, code FieldCode) error {
 	v := &ValidationError{}
-	v.add(field, msg)
+	v.Add(field, FieldError{Code: code})
 	return v
 }

@@ -32,19 +32,21 @@ func ExampleNew() {
 	}
 	defer a.Close(ctx)
 
-	tok, err := a.Register(ctx, authkit.Registration{Email: " Ada@Example.com", Password: "correct horse"}, authkit.Client{})
+	reg, err := a.Register(ctx, authkit.Registration{Email: " Ada@Example.com", Password: "correct horse"}, authkit.Client{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("registered", tok.User.Email, "access token lives", tok.ExpiresIn)
+	fmt.Println("registered", reg.User.Email, "signed in:", reg.SignedIn, "access token lives", reg.Tokens.ExpiresIn)
 	m := <-outbox
 	fmt.Println("mailed", m.Kind, "to", m.To)
 
 	_, err = a.Register(ctx, authkit.Registration{Email: "ada@example.com", Password: "short"}, authkit.Client{})
 	var invalid *authkit.ValidationError
 	if errors.As(err, &invalid) {
-		fmt.Println("password:", invalid.Fields["password"])
+		for _, fe := range invalid.Fields["password"] {
+			fmt.Println("password:", fe.Code, fe.Limit)
+		}
 	}
 
 	_, err = a.Login(ctx, "ada@example.com", "wrong password", authkit.Client{})
@@ -55,14 +57,15 @@ func ExampleNew() {
 		fmt.Println("login: disabled")
 	}
 	// Output:
-	// registered ada@example.com access token lives 15m0s
+	// registered ada@example.com signed in: true access token lives 15m0s
 	// mailed verify_email to ada@example.com
-	// password: [Password must be at least 8 characters]
+	// password: too_short 8
 	// login: wrong email or password
 }
 
-// ExampleAuthenticator_Authenticate checks an access token and loads its
-// user, as httpauth.RequireUser does for every request.
+// ExampleAuthenticator_Authenticate checks whether an access token is good
+// now and loads its user, as httpauth.RequireUser does for every request
+// and as a gRPC interceptor or a WebSocket upgrade would.
 func ExampleAuthenticator_Authenticate() {
 	ctx := context.Background()
 	a, err := authkit.New(authkit.Config{
@@ -77,21 +80,21 @@ func ExampleAuthenticator_Authenticate() {
 		return
 	}
 	defer a.Close(ctx)
-	tok, _ := a.Register(ctx, authkit.Registration{Email: "grace@example.com", Password: "correct horse"}, authkit.Client{})
+	reg, _ := a.Register(ctx, authkit.Registration{Email: "grace@example.com", Password: "correct horse"}, authkit.Client{})
+	token := reg.Tokens.AccessToken
 
-	claims, err := a.Authenticate(ctx, tok.AccessToken)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	u, err := a.CurrentUser(ctx, claims)
-	fmt.Println(u.Email, err)
+	u, claims, err := a.Authenticate(ctx, token)
+	fmt.Println(u.Email, claims.SessionID == reg.Tokens.SessionID, err)
 
-	// Logging out everywhere cuts the token off wherever the user is loaded.
+	// Logging out everywhere cuts the token off at once, although its
+	// signature stays good until it expires.
 	_ = a.LogoutAll(ctx, u.ID, authkit.Client{})
-	_, err = a.CurrentUser(ctx, claims)
+	_, _, err = a.Authenticate(ctx, token)
 	fmt.Println(errors.Is(err, authkit.ErrInvalidToken))
+	_, err = a.VerifyAccessToken(ctx, token)
+	fmt.Println(err)
 	// Output:
-	// grace@example.com <nil>
+	// grace@example.com true <nil>
 	// true
+	// <nil>
 }

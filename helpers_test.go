@@ -178,14 +178,18 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// register signs up a user and returns its tokens; it drains the
-// verification email and returns its token too.
+// register signs up a user and returns its tokens (only User when
+// nobody was signed in); it drains the verification email and returns its
+// token too.
 func (k *kit) register(t testing.TB, email, password string) (authkit.Tokens, string) {
 	t.Helper()
-	tok, err := k.Register(t.Context(), authkit.Registration{Email: email, Password: password}, authkit.Client{Addr: "192.0.2.1", UserAgent: "test"})
+	reg, err := k.Register(t.Context(), authkit.Registration{Email: email, Password: password}, authkit.Client{Addr: "192.0.2.1", UserAgent: "test"})
 	require.NoError(t, err, "Register(%s)", email)
+	require.Equal(t, reg.SignedIn, reg.Tokens.AccessToken != "", "SignedIn says whether there are tokens")
 	msg := k.mail.next(t)
 	require.Equal(t, authkit.MessageVerifyEmail, msg.Kind)
+	tok := reg.Tokens
+	tok.User = reg.User
 	return tok, tokenOf(t, msg)
 }
 

@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -28,6 +27,62 @@ const (
 
 // minRSABits is the smallest RSA modulus accepted.
 const minRSABits = 2048
+
+// Key is a key that signs or verifies access tokens, named by an id that
+// goes into the token's "kid" header so that keys can rotate.
+type Key struct {
+	id     string
+	method jwt.SigningMethod
+	sign   any // the private key or HMAC secret
+	verify any // the public key or HMAC secret
+}
+
+// NewHMACKey returns an HS256 key with the given id. The secret must be at
+// least 32 bytes of random data; anyone who knows it can mint tokens. If id
+// is empty, it is derived from the secret (one-way) as Config.Secret's is,
+// so the key of a former Config.Secret, listed in VerificationKeys, keeps
+// verifying the tokens that secret signed.
+func NewHMACKey(id string, secret []byte) (*Key, error) {
+	if len(secret) < minSecretBytes {
+		return nil, configError("HS256 secret must be at least %d bytes", minSecretBytes)
+	}
+	if id == "" {
+		id = secretKeyID(secret)
+	}
+	s := append([]byte(nil), secret...)
+	return &Key{id: id, method: jwt.SigningMethodHS256, sign: s, verify: s}, nil
+}
+
+// ID returns the key id written to the "kid" header.
+func (k *Key) ID() string {
+	if k == nil {
+		return ""
+	}
+	return k.id
+}
+
+// Algorithm returns the JWS algorithm name, such as "HS256", or "" for a
+// nil or zero Key.
+func (k *Key) Algorithm() string {
+	if !k.usable() {
+		return ""
+	}
+	return k.method.Alg()
+}
+
+// usable reports whether k came from one of the constructors (NewHMACKey,
+// NewSigningKey, NewVerificationKey, GenerateKey, ParseKeyPEM): a nil or
+// zero Key holds no key and can neither sign nor verify.
+func (k *Key) usable() bool {
+	return k != nil && k.method != nil && k.verify != nil
+}
+
+// secretKeyID derives a key id from an HS256 secret, so that two different
+// secrets never share an id. The id reveals nothing useful about the secret.
+func secretKeyID(secret []byte) string {
+	sum := sha256.Sum256(append([]byte("authkit key id\x00"), secret...))
+	return "hs-" + base64.RawURLEncoding.EncodeToString(sum[:9])
+}
 
 // NewSigningKey returns a key that signs (and verifies) with private: an
 // ed25519.PrivateKey (EdDSA), an *ecdsa.PrivateKey on P-256 (ES256) or an
@@ -183,24 +238,6 @@ func (k *Key) withID() (*Key, error) {
 	return k, nil
 }
 
-// JWK is a public key as RFC 7517 writes it. It never holds private members.
-type JWK struct {
-	KeyType   string `json:"kty"`
-	KeyID     string `json:"kid,omitempty"`
-	Algorithm string `json:"alg,omitempty"`
-	Use       string `json:"use,omitempty"`
-	Curve     string `json:"crv,omitempty"`
-	X         string `json:"x,omitempty"`
-	Y         string `json:"y,omitempty"`
-	N         string `json:"n,omitempty"`
-	E         string `json:"e,omitempty"`
-}
-
-// JWKSet is an RFC 7517 JWK Set.
-type JWKSet struct {
-	Keys []JWK `json:"keys"`
-}
-
 // JWK returns the public half of the key as a JWK with use "sig". ok is
 // false for HS256 keys (a shared secret is never published) and for a zero
 // Key.
@@ -225,83 +262,4 @@ func (k *Key) JWK() (jwk JWK, ok bool) {
 		return JWK{}, false
 	}
 	return jwk, true
-}
-
-// thumbprint is the RFC 7638 SHA-256 thumbprint, base64url.
-func (j JWK) thumbprint() string {
-	var members any
-	switch j.KeyType {
-	case "OKP":
-		members = struct {
-			Crv string `json:"crv"`
-			Kty string `json:"kty"`
-			X   string `json:"x"`
-		}{j.Curve, j.KeyType, j.X}
-	case "EC":
-		members = struct {
-			Crv string `json:"crv"`
-			Kty string `json:"kty"`
-			X   string `json:"x"`
-			Y   string `json:"y"`
-		}{j.Curve, j.KeyType, j.X, j.Y}
-	default:
-		members = struct {
-			E   string `json:"e"`
-			Kty string `json:"kty"`
-			N   string `json:"n"`
-		}{j.E, j.KeyType, j.N}
-	}
-	b, _ := json.Marshal(members)
-	sum := sha256.Sum256(b)
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-// PublicKey returns the key the JWK describes, as a verification-only Key
-// with the JWK's kid. Symmetric ("oct") keys, other curves, RSA under 2048
-// bits and a JWK whose "alg" contradicts its key type are refused.
-func (j JWK) PublicKey() (*Key, error) {
-	dec := base64.RawURLEncoding.DecodeString
-	var public crypto.PublicKey
-	switch {
-	case j.KeyType == "OKP" && j.Curve == "Ed25519":
-		x, err := dec(j.X)
-		if err != nil || len(x) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("authkit: JWK %q: malformed Ed25519 key", j.KeyID)
-		}
-		public = ed25519.PublicKey(x)
-	case j.KeyType == "EC" && j.Curve == "P-256":
-		x, errX := dec(j.X)
-		y, errY := dec(j.Y)
-		if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
-			return nil, fmt.Errorf("authkit: JWK %q: malformed P-256 key", j.KeyID)
-		}
-		pk, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
-		if err != nil {
-			return nil, fmt.Errorf("authkit: JWK %q: %w", j.KeyID, err)
-		}
-		public = pk
-	case j.KeyType == "RSA":
-		n, errN := dec(j.N)
-		e, errE := dec(j.E)
-		if errN != nil || errE != nil || len(e) == 0 || len(e) > 4 {
-			return nil, fmt.Errorf("authkit: JWK %q: malformed RSA key", j.KeyID)
-		}
-		public = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
-	default:
-		return nil, fmt.Errorf("authkit: JWK %q: unsupported key type %q", j.KeyID, j.KeyType)
-	}
-	if j.KeyID == "" {
-		return nil, fmt.Errorf("authkit: JWK without kid")
-	}
-	k, err := NewVerificationKey(j.KeyID, public)
-	if err != nil {
-		return nil, err
-	}
-	if j.Algorithm != "" && j.Algorithm != k.Algorithm() {
-		return nil, fmt.Errorf("authkit: JWK %q: alg %q does not fit its key", j.KeyID, j.Algorithm)
-	}
-	if j.Use != "" && j.Use != "sig" {
-		return nil, fmt.Errorf("authkit: JWK %q: use %q is not sig", j.KeyID, j.Use)
-	}
-	return k, nil
 }

@@ -37,7 +37,7 @@ func TestEveryAlgorithmSignsAndVerifies(t *testing.T) {
 			h := jwtPart(t, tok.AccessToken, 0)
 			assert.Equal(t, alg, h["alg"])
 			assert.Equal(t, key.ID(), h["kid"])
-			_, err = k.Authenticate(t.Context(), tok.AccessToken)
+			_, err = k.VerifyAccessToken(t.Context(), tok.AccessToken)
 			require.NoError(t, err)
 
 			// PEM round trip: the private key signs, the public one verifies.
@@ -100,7 +100,7 @@ func TestKeyRotationOnALiveAuthenticator(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "2026-02", jwtPart(t, fresh.AccessToken, 0)["kid"])
 	for _, tok := range []string{old.AccessToken, fresh.AccessToken} {
-		_, err := k.Authenticate(t.Context(), tok)
+		_, err := k.VerifyAccessToken(t.Context(), tok)
 		assert.NoError(t, err, "both generations verify")
 	}
 	ids := []string{}
@@ -110,9 +110,9 @@ func TestKeyRotationOnALiveAuthenticator(t *testing.T) {
 	assert.ElementsMatch(t, []string{"2026-01", "2026-02"}, ids)
 
 	require.NoError(t, k.SetKeys(second), "retire the old key")
-	_, err = k.Authenticate(t.Context(), old.AccessToken)
+	_, err = k.VerifyAccessToken(t.Context(), old.AccessToken)
 	assert.ErrorIs(t, err, authkit.ErrInvalidToken, "the old generation is refused once removed")
-	_, err = k.Authenticate(t.Context(), fresh.AccessToken)
+	_, err = k.VerifyAccessToken(t.Context(), fresh.AccessToken)
 	assert.NoError(t, err)
 }
 
@@ -205,12 +205,12 @@ func TestAsymmetricTokenAttacks(t *testing.T) {
 	}
 	for name, forged := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := k.Authenticate(t.Context(), forged)
+			_, err := k.VerifyAccessToken(t.Context(), forged)
 			assert.ErrorIs(t, err, authkit.ErrInvalidToken)
 		})
 	}
 	assert.Zero(t, fetched.Load(), "keys named by a token are never fetched")
-	_, err = k.Authenticate(t.Context(), forge(t, jwt.SigningMethodEdDSA, mustPrivate(t, key), claims, map[string]any{"kid": "ed", "typ": "at+jwt"}))
+	_, err = k.VerifyAccessToken(t.Context(), forge(t, jwt.SigningMethodEdDSA, mustPrivate(t, key), claims, map[string]any{"kid": "ed", "typ": "at+jwt"}))
 	assert.NoError(t, err, "the same claims signed properly verify")
 }
 

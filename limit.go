@@ -142,11 +142,11 @@ type Limits struct {
 	// successful login restores the whole budget. Wrong current passwords
 	// given to ChangePassword spend the same budget.
 	LoginFailures Limit
-	// LoginFailuresDaily is a slower second budget on the same failures,
-	// so that waits grow for a sustained attack: default 20 at once, then
-	// one more per 30 minutes, which holds an attacker to at most 68 tries
-	// in a day, under NIST's 100.
-	LoginFailuresDaily Limit
+	// LoginFailuresSustained is a slower second budget on the same
+	// failures, so that waits grow for a sustained attack: default 20 at
+	// once, then one more per 30 minutes, which holds an attacker to at
+	// most 68 tries in a day, under NIST's 100.
+	LoginFailuresSustained Limit
 	// LoginAddr bounds login attempts from one client address. Default: 30
 	// at once, then one every 2 seconds.
 	LoginAddr Limit
@@ -174,7 +174,7 @@ func (l Limits) withDefaults() Limits {
 		}
 	}
 	def(&l.LoginFailures, 5, time.Minute)
-	def(&l.LoginFailuresDaily, 20, 30*time.Minute)
+	def(&l.LoginFailuresSustained, 20, 30*time.Minute)
 	def(&l.LoginAddr, 30, 2*time.Second)
 	def(&l.RegisterAddr, 10, 6*time.Minute)
 	def(&l.MailAddr, 10, time.Minute)
@@ -186,7 +186,7 @@ func (l Limits) withDefaults() Limits {
 // check validates the limits that are on.
 func (l Limits) check() error {
 	for name, lim := range map[string]Limit{
-		"LoginFailures": l.LoginFailures, "LoginFailuresDaily": l.LoginFailuresDaily,
+		"LoginFailures": l.LoginFailures, "LoginFailuresSustained": l.LoginFailuresSustained,
 		"LoginAddr": l.LoginAddr, "RegisterAddr": l.RegisterAddr, "MailAddr": l.MailAddr,
 		"MailEmail": l.MailEmail, "TokenAddr": l.TokenAddr,
 	} {
@@ -253,14 +253,14 @@ func (a *Authenticator) check(ctx context.Context, c Client, name string, l Limi
 // Names of the limits, as they appear in limit keys and in the Reason of
 // EventRateLimited.
 const (
-	limitLoginFailures      = "login_failures"
-	limitLoginFailuresDaily = "login_failures_daily"
-	limitLoginAddr          = "login_addr"
-	limitRegisterAddr       = "register_addr"
-	limitMailAddr           = "mail_addr"
-	limitForgotEmail        = "forgot_password_email"
-	limitResendEmail        = "resend_verification_email"
-	limitTokenAddr          = "token_addr"
+	limitLoginFailures          = "login_failures"
+	limitLoginFailuresSustained = "login_failures_sustained"
+	limitLoginAddr              = "login_addr"
+	limitRegisterAddr           = "register_addr"
+	limitMailAddr               = "mail_addr"
+	limitForgotEmail            = "forgot_password_email"
+	limitResendEmail            = "resend_verification_email"
+	limitTokenAddr              = "token_addr"
 )
 
 // mailBudget spends one request of the client address's mail budget (when
@@ -290,7 +290,7 @@ func (a *Authenticator) spendLoginFailure(ctx context.Context, c Client, email s
 	l := a.cfg.Limits
 	// Look first, so that a request refused by one budget spends nothing
 	// of the other; the Allows below are what decide under concurrency.
-	if err := a.peek(ctx, c, limitLoginFailuresDaily, l.LoginFailuresDaily, email); err != nil {
+	if err := a.peek(ctx, c, limitLoginFailuresSustained, l.LoginFailuresSustained, email); err != nil {
 		return err // the longer wait, when both budgets are spent
 	}
 	if err := a.peek(ctx, c, limitLoginFailures, l.LoginFailures, email); err != nil {
@@ -299,12 +299,12 @@ func (a *Authenticator) spendLoginFailure(ctx context.Context, c Client, email s
 	if err := a.allow(ctx, c, limitLoginFailures, l.LoginFailures, email); err != nil {
 		return err
 	}
-	return a.allow(ctx, c, limitLoginFailuresDaily, l.LoginFailuresDaily, email)
+	return a.allow(ctx, c, limitLoginFailuresSustained, l.LoginFailuresSustained, email)
 }
 
 // clearLoginFailures restores the account's budgets after a good login.
 func (a *Authenticator) clearLoginFailures(ctx context.Context, email string) {
-	for _, name := range []string{limitLoginFailures, limitLoginFailuresDaily} {
+	for _, name := range []string{limitLoginFailures, limitLoginFailuresSustained} {
 		if err := a.cfg.Limiter.Reset(ctx, limitKey(name, email)); err != nil {
 			a.cfg.Logger.WarnContext(ctx, "authkit: clear login failures", "error", err)
 		}

@@ -134,8 +134,9 @@ func TestPerAddressLimits(t *testing.T) {
 	})
 	a := authkit.Client{Addr: "203.0.113.5"}
 	b := authkit.Client{Addr: "203.0.113.6"}
-	tok, err := k.Register(t.Context(), authkit.Registration{Email: "one@example.com", Password: pw}, a)
+	reg, err := k.Register(t.Context(), authkit.Registration{Email: "one@example.com", Password: pw}, a)
 	require.NoError(t, err)
+	tok := reg.Tokens
 	_, err = k.Register(t.Context(), authkit.Registration{Email: "two@example.com", Password: pw}, a)
 	throttled(t, err)
 	_, err = k.Register(t.Context(), authkit.Registration{Email: "two@example.com", Password: pw}, b)

@@ -4,145 +4,164 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
-	"unicode/utf8"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
-// PasswordHasher hashes and checks passwords. Implementations must be safe
-// for concurrent use. The Authenticator bounds how many calls run at once.
-type PasswordHasher interface {
-	// Hash returns an encoded hash of password.
-	Hash(password string) (string, error)
-	// Verify reports whether password matches hash. It returns an error
-	// only when hash is unusable (corrupt, or beyond the hasher's limits),
-	// never for a plain mismatch.
-	Verify(hash, password string) (bool, error)
-	// NeedsRehash reports whether hash should be replaced by a fresh one,
-	// for example because its cost differs from the configured cost.
-	NeedsRehash(hash string) bool
-}
+// Signing in with a password, and changing it. The hasher and the bound on
+// concurrent hashing are in hasher.go; the rules for new passwords in
+// validate.go; forgotten passwords in recovery.go.
 
-// ErrCorruptHash is returned by Verify when a stored hash cannot be used.
-var ErrCorruptHash = errors.New("authkit: stored password hash is unusable")
-
-// DefaultMaxBcryptCost is the highest bcrypt cost BcryptHasher computes
-// unless told otherwise: a hash of a higher cost (an import gone wrong, or a
-// hostile one) would pin a CPU for seconds on every login.
-const DefaultMaxBcryptCost = 14
-
-// BcryptHasher is the default PasswordHasher. It produces "$2a$" hashes and
-// verifies "$2a$", "$2b$" and "$2y$" ones, so a database of passlib or PHP
-// hashes works as it is.
-type BcryptHasher struct {
-	// Cost is the cost of new hashes; bcrypt.MinCost (4) to 31.
-	Cost int
-	// MaxCost is the highest cost Verify will compute. If zero,
-	// max(DefaultMaxBcryptCost, Cost).
-	MaxCost int
-}
-
-// Hash returns the bcrypt hash of password. Passwords over 72 bytes are
-// refused rather than silently truncated.
-func (h BcryptHasher) Hash(password string) (string, error) {
-	if len(password) > MaxPasswordBytes {
-		return "", fmt.Errorf("%w: password over %d bytes", ErrInvalidInput, MaxPasswordBytes)
+// Login checks an email and password and signs the user in. Whatever the
+// account's state, a wrong password returns ErrInvalidCredentials, and an
+// unknown email costs the same password work as a wrong password. Only
+// after the right password does it reveal ErrAccountDisabled or
+// ErrEmailNotVerified.
+func (a *Authenticator) Login(ctx context.Context, email, password string, c Client) (Tokens, error) {
+	email = NormalizeEmail(email)
+	v := &ValidationError{}
+	checkEmail(v, "email", email)
+	checkGivenPassword(v, "password", password)
+	if err := v.err(); err != nil {
+		return Tokens{}, err
 	}
-	b, err := bcrypt.GenerateFromPassword([]byte(password), h.Cost)
+	if err := a.allow(ctx, c, limitLoginAddr, a.cfg.Limits.LoginAddr, c.Addr); err != nil {
+		return Tokens{}, err
+	}
+	// One unit of the account's failure budgets is spent before any
+	// password is checked, alike whether the account exists; a right
+	// password gives it back. A spent budget refuses here.
+	if err := a.spendLoginFailure(ctx, c, email); err != nil {
+		return Tokens{}, err
+	}
+	u, err := a.store.UserByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
+		// Spend the same work as a wrong password, then fail alike.
+		if _, err := a.verifyPassword(ctx, a.dummyHash, password); errors.Is(err, ErrBusy) {
+			return Tokens{}, err
+		}
+		a.emit(ctx, c, Event{Type: EventLoginFail, Reason: "unknown_email"})
+		return Tokens{}, ErrInvalidCredentials
+	}
 	if err != nil {
-		return "", fmt.Errorf("authkit: hash password: %w", err)
+		return Tokens{}, fmt.Errorf("authkit: login: %w", err)
 	}
-	return string(b), nil
-}
-
-// Verify reports whether password matches the bcrypt hash.
-func (h BcryptHasher) Verify(hash, password string) (bool, error) {
-	cost, err := bcrypt.Cost([]byte(hash))
+	ok, err := a.verifyPassword(ctx, u.PasswordHash, password)
 	if err != nil {
-		return false, fmt.Errorf("%w: %v", ErrCorruptHash, err)
+		if errors.Is(err, ErrBusy) {
+			return Tokens{}, err
+		}
+		a.cfg.Logger.ErrorContext(ctx, "authkit: login: unusable password hash", "user_id", u.ID, "error", err)
+		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "corrupt_hash"})
+		return Tokens{}, ErrInvalidCredentials
 	}
-	if cost > h.maxCost() {
-		return false, fmt.Errorf("%w: cost %d above the maximum %d", ErrCorruptHash, cost, h.maxCost())
+	if !ok {
+		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "bad_password"})
+		return Tokens{}, ErrInvalidCredentials
 	}
-	err = bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
-		return false, nil
-	default:
-		return false, fmt.Errorf("%w: %v", ErrCorruptHash, err)
+	a.clearLoginFailures(ctx, email)
+	t, err := a.signIn(ctx, proof{user: u, methods: []string{MethodPassword}}, c)
+	if err != nil {
+		return Tokens{}, err
+	}
+	// Rehash only now: signIn's check must not take our own new hash for a
+	// change of password.
+	if a.hasher.NeedsRehash(u.PasswordHash) {
+		a.rehash(ctx, u, password)
+	}
+	return t, nil
+}
+
+// rehash replaces u's hash by one of the configured cost, unless the
+// password changed meanwhile. A failure only leaves the old hash in place.
+func (a *Authenticator) rehash(ctx context.Context, u User, password string) {
+	hash, err := a.hashPassword(ctx, password)
+	if err != nil {
+		return
+	}
+	_, err = a.store.UpdateUser(ctx, u.ID, UserUpdate{PasswordHash: &hash, IfPasswordHash: u.PasswordHash, UpdatedAt: a.now()})
+	if err != nil && !errors.Is(err, ErrConflict) {
+		a.cfg.Logger.WarnContext(ctx, "authkit: rehash password", "user_id", u.ID, "error", err)
 	}
 }
 
-// NeedsRehash reports whether hash has a cost other than h.Cost.
-func (h BcryptHasher) NeedsRehash(hash string) bool {
-	cost, err := bcrypt.Cost([]byte(hash))
-	return err == nil && cost != h.Cost
+// PasswordChange is the input of ChangePassword.
+type PasswordChange struct {
+	// UserID is the signed-in user.
+	UserID string
+	// SessionID is the caller's session, which survives the change; every
+	// other session ends. Empty ends them all.
+	SessionID       string
+	CurrentPassword string
+	NewPassword     string
 }
 
-func (h BcryptHasher) maxCost() int {
-	if h.MaxCost != 0 {
-		return h.MaxCost
+// ChangePassword checks the current password and sets a new one. In one
+// atomic step it ends every other session of the user and cuts off every
+// access token issued before, including the caller's: when SessionID is
+// given and that session still stands, the returned Tokens hold a fresh
+// access token for it (and no refresh token: the session's stays valid).
+// A wrong current password is a *ValidationError with CodeWrongPassword on
+// "current_password".
+//
+// Wrong current passwords spend the same per-account failure budgets as
+// failed logins (Config.Limits.LoginFailures and LoginFailuresSustained),
+// so a stolen access token cannot be used to guess the password; when they
+// are spent, ChangePassword returns a *RateLimitError without checking it.
+// A disabled account gets ErrAccountDisabled.
+func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c Client) (Tokens, error) {
+	v := &ValidationError{}
+	if pc.CurrentPassword == "" {
+		v.Add("current_password", FieldError{Code: CodeRequired})
 	}
-	return max(DefaultMaxBcryptCost, h.Cost)
+	a.checkPassword(v, "new_password", pc.NewPassword)
+	if err := v.err(); err != nil {
+		return Tokens{}, err
+	}
+	u, err := a.store.UserByID(ctx, pc.UserID)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("authkit: change password: %w", err)
+	}
+	if !u.Active {
+		return Tokens{}, ErrAccountDisabled
+	}
+	if err := a.spendLoginFailure(ctx, c, u.Email); err != nil {
+		return Tokens{}, err
+	}
+	ok, err := a.verifyPassword(ctx, u.PasswordHash, pc.CurrentPassword)
+	if errors.Is(err, ErrBusy) {
+		return Tokens{}, err
+	}
+	if !ok || err != nil {
+		a.emit(ctx, c, Event{Type: EventPasswordChangeFail, UserID: u.ID, SessionID: pc.SessionID, Reason: "bad_password"})
+		return Tokens{}, fieldError("current_password", CodeWrongPassword)
+	}
+	a.clearLoginFailures(ctx, u.Email)
+	newHash, err := a.hashPassword(ctx, pc.NewPassword)
+	if err != nil {
+		return Tokens{}, err
+	}
+	now := a.now()
+	u, err = a.store.UpdateUser(ctx, u.ID, UserUpdate{
+		PasswordHash: &newHash, IfPasswordHash: u.PasswordHash,
+		BumpTokenVersion: true, EndSessions: true, KeepSession: pc.SessionID, UpdatedAt: now,
+	})
+	if errors.Is(err, ErrConflict) {
+		// The password changed since it was checked: the one given is no
+		// longer the current one.
+		return Tokens{}, fieldError("current_password", CodeWrongPassword)
+	}
+	if err != nil {
+		return Tokens{}, fmt.Errorf("authkit: change password: %w", err)
+	}
+	a.emit(ctx, c, Event{Type: EventPasswordChange, UserID: u.ID, SessionID: pc.SessionID})
+	a.queueNotice(u)
+	t := Tokens{User: u}
+	// A session that ended meanwhile (by a logout everywhere that raced
+	// this change, say) gets no access token; nor does a store failure.
+	if pc.SessionID != "" && a.sessionStands(ctx, u.ID, pc.SessionID) == nil {
+		t.SessionID = pc.SessionID
+		if t.AccessToken, err = a.accessFor(u, pc.SessionID, now, &t); err != nil {
+			return Tokens{}, err
+		}
+	}
+	return t, nil
 }
-
-// Messages of the password policy. They are the seed design's wording.
-const (
-	msgRequired        = "This field is required."
-	msgPasswordTooLong = "Password too long (max 72 bytes)"
-)
-
-// checkPassword applies the password policy to a new password.
-func (a *Authenticator) checkPassword(v *ValidationError, field, password string) {
-	switch {
-	case password == "":
-		v.add(field, msgRequired)
-	case len(password) > MaxPasswordBytes:
-		v.add(field, msgPasswordTooLong)
-	case utf8.RuneCountInString(password) < a.cfg.MinPasswordLength:
-		v.add(field, fmt.Sprintf("Password must be at least %d characters", a.cfg.MinPasswordLength))
-	}
-}
-
-// hashPassword hashes under the concurrency bound.
-func (a *Authenticator) hashPassword(ctx context.Context, password string) (string, error) {
-	if err := a.acquireHash(ctx); err != nil {
-		return "", err
-	}
-	defer a.releaseHash()
-	return a.hasher.Hash(password)
-}
-
-// verifyPassword checks under the concurrency bound.
-func (a *Authenticator) verifyPassword(ctx context.Context, hash, password string) (bool, error) {
-	if err := a.acquireHash(ctx); err != nil {
-		return false, err
-	}
-	defer a.releaseHash()
-	return a.hasher.Verify(hash, password)
-}
-
-// acquireHash takes a hashing slot, waiting at most MaxHashWait and never
-// past ctx.
-func (a *Authenticator) acquireHash(ctx context.Context) error {
-	select {
-	case a.hashSlots <- struct{}{}:
-		return nil
-	default:
-	}
-	wait := time.NewTimer(a.cfg.MaxHashWait)
-	defer wait.Stop()
-	select {
-	case a.hashSlots <- struct{}{}:
-		return nil
-	case <-wait.C:
-		return fmt.Errorf("%w: no password hashing slot within %s", ErrBusy, a.cfg.MaxHashWait)
-	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
-	}
-}
-
-func (a *Authenticator) releaseHash() { <-a.hashSlots }

@@ -2,7 +2,6 @@ package authkit
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,16 +12,17 @@ import (
 // "<session id>.<secret>". Only the SHA-256 of the secret is stored with
 // the session; once the token is spent, the SHA-256 of the whole token
 // (which binds it to its session) is kept as a one-time token of purpose
-// PurposeRefreshSpent until the session would expire, to recognize its
+// purposeRefreshSpent until the session would expire, to recognize its
 // reuse.
 const refreshSeparator = "."
 
-// PurposeRefreshSpent marks the one-time token records that Refresh keeps
+// purposeRefreshSpent marks the one-time token records that Refresh keeps
 // of the refresh tokens it spent: the SHA-256 of the whole token (which
 // names its session), for the session's user, expiring with the session
 // (Cleanup deletes them then). They are never mailed and never accepted by
 // another flow; a replay of one, after the reuse grace, ends the session.
-const PurposeRefreshSpent TokenPurpose = "refresh_spent"
+// To a Store it is a purpose like any other.
+const purposeRefreshSpent TokenPurpose = "refresh_spent"
 
 // splitRefresh returns the session id and secret of a refresh token.
 func splitRefresh(token string) (sid, secret string, ok bool) {
@@ -49,44 +49,6 @@ func (a *Authenticator) sessionExpiry(created, now time.Time) time.Time {
 		exp = limit
 	}
 	return exp
-}
-
-// startSession creates a session for u and issues its first tokens.
-func (a *Authenticator) startSession(ctx context.Context, u User, c Client) (Tokens, error) {
-	sid, err := newID()
-	if err != nil {
-		return Tokens{}, err
-	}
-	secret, err := newSecret()
-	if err != nil {
-		return Tokens{}, err
-	}
-	now := a.now()
-	s := Session{
-		ID: sid, UserID: u.ID, RefreshHash: hashSecret(secret),
-		CreatedAt: now, LastUsedAt: now, ExpiresAt: a.sessionExpiry(now, now),
-		UserAgent: truncate(c.UserAgent, 512), ClientAddr: truncate(c.Addr, 64),
-	}
-	if err := a.store.CreateSession(ctx, s); err != nil {
-		return Tokens{}, fmt.Errorf("authkit: start session: %w", err)
-	}
-	t := Tokens{RefreshToken: sid + refreshSeparator + secret, RefreshExpiresAt: s.ExpiresAt, SessionID: sid, User: u}
-	if t.AccessToken, err = a.accessFor(u, sid, now, &t); err != nil {
-		return Tokens{}, err
-	}
-	a.emit(ctx, c, Event{Type: EventSessionCreated, UserID: u.ID, SessionID: sid})
-	return t, nil
-}
-
-// truncate cuts s to at most n bytes without splitting a character.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }
 
 // Refresh spends a refresh token and issues a new access token and refresh
@@ -137,11 +99,8 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Clie
 	if err != nil {
 		return Tokens{}, fmt.Errorf("authkit: refresh: %w", err)
 	}
-	if !u.Active {
-		return Tokens{}, ErrAccountDisabled
-	}
-	if a.cfg.RequireVerifiedEmail && !u.EmailVerified {
-		return Tokens{}, ErrEmailNotVerified
+	if err := a.accountUsable(u); err != nil {
+		return Tokens{}, err
 	}
 	newSecretValue, err := newSecret()
 	if err != nil {
@@ -151,7 +110,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Clie
 	// Remember the token as spent before it is: a replay of it, however
 	// many rotations later, is then recognized as theft. Of concurrent
 	// refreshes with one token only the first records it.
-	spent := OneTimeToken{Hash: hashSecret(refreshToken), UserID: s.UserID, Purpose: PurposeRefreshSpent, CreatedAt: now, ExpiresAt: expires}
+	spent := OneTimeToken{Hash: hashSecret(refreshToken), UserID: s.UserID, Purpose: purposeRefreshSpent, CreatedAt: now, ExpiresAt: expires}
 	if err := a.store.CreateToken(ctx, spent); err != nil && !errors.Is(err, ErrAlreadyExists) {
 		return Tokens{}, fmt.Errorf("authkit: refresh: record spent token: %w", err)
 	}
@@ -189,7 +148,7 @@ func (a *Authenticator) refuseSpent(ctx context.Context, s Session, hash, refres
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("authkit: refresh: %w", err)
 		}
-		if err != nil || t.Purpose != PurposeRefreshSpent || t.UserID != s.UserID {
+		if err != nil || t.Purpose != purposeRefreshSpent || t.UserID != s.UserID {
 			a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: s.UserID, SessionID: s.ID, Reason: "refresh_unknown"})
 			return ErrInvalidToken
 		}
@@ -204,11 +163,6 @@ func (a *Authenticator) refuseSpent(ctx context.Context, s Session, hash, refres
 	}
 	a.emit(ctx, c, Event{Type: EventTokenReuse, UserID: s.UserID, SessionID: s.ID})
 	return ErrInvalidToken
-}
-
-// equalHash compares two hex hashes in constant time.
-func equalHash(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
 // Logout ends the session of a refresh token (current, or the one spent just
@@ -268,20 +222,6 @@ func (a *Authenticator) Sessions(ctx context.Context, userID string) ([]Session,
 // sessionLive reports whether s can still be refreshed at now.
 func (a *Authenticator) sessionLive(s Session, now time.Time) bool {
 	return now.Before(s.ExpiresAt) && (a.cfg.SessionIdleTimeout == 0 || now.Sub(s.LastUsedAt) <= a.cfg.SessionIdleTimeout)
-}
-
-// SessionLive reports whether the session is live: it exists and has
-// neither expired nor idled out. httpauth uses it to cut access at once on
-// logout when asked to check sessions on every request.
-func (a *Authenticator) SessionLive(ctx context.Context, sessionID string) (bool, error) {
-	s, err := a.store.Session(ctx, sessionID)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("authkit: session: %w", err)
-	}
-	return a.sessionLive(s, a.now()), nil
 }
 
 // EndSession ends one session of the user. It returns an error wrapping

@@ -105,6 +105,13 @@ type Session struct {
 	// UserAgent and ClientAddr describe the client that signed in.
 	UserAgent  string
 	ClientAddr string
+	// AuthMethods say how the user proved who they are when the session
+	// began, as RFC 8176 "amr" values ("pwd", "otp", …) in the order they
+	// were used; AuthTime is when (the "auth_time" of OpenID Connect).
+	// Refresh keeps both. A Store keeps AuthMethods as given, in order;
+	// nil and empty are alike.
+	AuthMethods []string
+	AuthTime    time.Time
 }
 
 // Store keeps users, one-time tokens and sessions. It is persistence only:

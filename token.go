@@ -1,11 +1,6 @@
 package authkit
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -39,62 +34,6 @@ type Claims struct {
 	// refused wherever the user is loaded.
 	TokenVersion int64 `json:"ver"`
 	jwt.RegisteredClaims
-}
-
-// Key is a key that signs or verifies access tokens, named by an id that
-// goes into the token's "kid" header so that keys can rotate.
-type Key struct {
-	id     string
-	method jwt.SigningMethod
-	sign   any // the private key or HMAC secret
-	verify any // the public key or HMAC secret
-}
-
-// NewHMACKey returns an HS256 key with the given id. The secret must be at
-// least 32 bytes of random data; anyone who knows it can mint tokens. If id
-// is empty, it is derived from the secret (one-way) as Config.Secret's is,
-// so the key of a former Config.Secret, listed in VerificationKeys, keeps
-// verifying the tokens that secret signed.
-func NewHMACKey(id string, secret []byte) (*Key, error) {
-	if len(secret) < minSecretBytes {
-		return nil, configError("HS256 secret must be at least %d bytes", minSecretBytes)
-	}
-	if id == "" {
-		id = secretKeyID(secret)
-	}
-	s := append([]byte(nil), secret...)
-	return &Key{id: id, method: jwt.SigningMethodHS256, sign: s, verify: s}, nil
-}
-
-// ID returns the key id written to the "kid" header.
-func (k *Key) ID() string {
-	if k == nil {
-		return ""
-	}
-	return k.id
-}
-
-// Algorithm returns the JWS algorithm name, such as "HS256", or "" for a
-// nil or zero Key.
-func (k *Key) Algorithm() string {
-	if !k.usable() {
-		return ""
-	}
-	return k.method.Alg()
-}
-
-// usable reports whether k came from one of the constructors (NewHMACKey,
-// NewSigningKey, NewVerificationKey, GenerateKey, ParseKeyPEM): a nil or
-// zero Key holds no key and can neither sign nor verify.
-func (k *Key) usable() bool {
-	return k != nil && k.method != nil && k.verify != nil
-}
-
-// secretKeyID derives a key id from an HS256 secret, so that two different
-// secrets never share an id. The id reveals nothing useful about the secret.
-func secretKeyID(secret []byte) string {
-	sum := sha256.Sum256(append([]byte("authkit key id\x00"), secret...))
-	return "hs-" + base64.RawURLEncoding.EncodeToString(sum[:9])
 }
 
 // keyring signs with one key and verifies with any of its keys, pinning each
@@ -244,15 +183,6 @@ func (kr *keyring) verify(token string) (*Claims, error) {
 	return claims, nil
 }
 
-// Authenticate verifies an access token (signature, algorithm, key id, type,
-// issuer, audience, expiry) and returns its claims. It does no I/O: to also
-// refuse tokens of disabled users or of an older token version, call
-// CurrentUser with the claims, as httpauth.RequireUser does. The error wraps
-// ErrTokenExpired or ErrInvalidToken.
-func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (*Claims, error) {
-	return a.keys.Load().verify(accessToken)
-}
-
 // newAccessToken signs an access token for u in session sid.
 func (a *Authenticator) newAccessToken(u User, sid string, now time.Time) (string, time.Time, error) {
 	exp := now.Add(a.cfg.AccessTokenTTL)
@@ -271,41 +201,4 @@ func (a *Authenticator) newAccessToken(u User, sid string, now time.Time) (strin
 	}
 	s, err := a.keys.Load().sign(claims)
 	return s, exp, err
-}
-
-// newSecret returns 256 random bits, base64url without padding (43 chars).
-func newSecret() (string, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("authkit: random: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
-// hashSecret returns the lower-case hex SHA-256 of a token secret: the only
-// form in which the Store ever sees it.
-func hashSecret(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
-}
-
-// newID returns a random UUID (version 4) in its text form.
-func newID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("authkit: random: %w", err)
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:]), nil
 }

@@ -48,7 +48,7 @@ func TestAccessTokenClaims(t *testing.T) {
 	assert.EqualValues(t, now+15*60, p["exp"], "15 minutes by default")
 	assert.Equal(t, 15*time.Minute, tok.ExpiresIn)
 
-	claims, err := k.Authenticate(t.Context(), tok.AccessToken)
+	claims, err := k.VerifyAccessToken(t.Context(), tok.AccessToken)
 	require.NoError(t, err)
 	assert.Equal(t, tok.User.ID, claims.UserID)
 	assert.Equal(t, tok.SessionID, claims.SessionID)
@@ -59,10 +59,10 @@ func TestSevenDayTokensCanBeConfigured(t *testing.T) {
 	tok, _ := k.register(t, "seed@example.com", pw)
 	assert.Equal(t, 7*24*time.Hour, tok.ExpiresIn)
 	k.clock.Advance(7*24*time.Hour - time.Minute)
-	_, err := k.Authenticate(t.Context(), tok.AccessToken)
+	_, err := k.VerifyAccessToken(t.Context(), tok.AccessToken)
 	assert.NoError(t, err, "still valid after 6 days 23 h 59 min")
 	k.clock.Advance(2 * time.Minute)
-	_, err = k.Authenticate(t.Context(), tok.AccessToken)
+	_, err = k.VerifyAccessToken(t.Context(), tok.AccessToken)
 	assert.ErrorIs(t, err, authkit.ErrTokenExpired)
 }
 
@@ -70,10 +70,10 @@ func TestLeewayIsSmall(t *testing.T) {
 	k := newKit(t, nil)
 	tok, _ := k.register(t, "l@example.com", pw)
 	k.clock.Advance(15*time.Minute + 20*time.Second)
-	_, err := k.Authenticate(t.Context(), tok.AccessToken)
+	_, err := k.VerifyAccessToken(t.Context(), tok.AccessToken)
 	assert.NoError(t, err, "within the 30 s leeway")
 	k.clock.Advance(20 * time.Second)
-	_, err = k.Authenticate(t.Context(), tok.AccessToken)
+	_, err = k.VerifyAccessToken(t.Context(), tok.AccessToken)
 	assert.ErrorIs(t, err, authkit.ErrTokenExpired)
 }
 
@@ -139,7 +139,7 @@ func TestForgedAccessTokensAreRefused(t *testing.T) {
 	}
 	for name, forged := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := k.Authenticate(t.Context(), forged)
+			_, err := k.VerifyAccessToken(t.Context(), forged)
 			require.Error(t, err, "Authenticate(%s) must fail", name)
 			if name == "expired" {
 				assert.ErrorIs(t, err, authkit.ErrTokenExpired)
@@ -150,7 +150,7 @@ func TestForgedAccessTokensAreRefused(t *testing.T) {
 	}
 	// The same claims signed properly do verify: the cases above fail for
 	// the reason they name.
-	_, err := k.Authenticate(t.Context(), forge(t, jwt.SigningMethodHS256, testSecret, claims(nil), std))
+	_, err := k.VerifyAccessToken(t.Context(), forge(t, jwt.SigningMethodHS256, testSecret, claims(nil), std))
 	assert.NoError(t, err)
 }
 
@@ -166,10 +166,10 @@ func TestRotatingTheHMACSecretKeepsOldTokensUntilRemoved(t *testing.T) {
 		c.SigningKey = newKey
 		c.VerificationKeys = []*authkit.Key{mustKeyFromSecret(t, "")}
 	})
-	_, err = k2.Authenticate(t.Context(), tok.AccessToken)
+	_, err = k2.VerifyAccessToken(t.Context(), tok.AccessToken)
 	assert.NoError(t, err, "a token of the retired key verifies while it is configured")
 	k3 := newKit(t, func(c *authkit.Config) { c.Store = k.store; c.SigningKey = newKey })
-	_, err = k3.Authenticate(t.Context(), tok.AccessToken)
+	_, err = k3.VerifyAccessToken(t.Context(), tok.AccessToken)
 	assert.ErrorIs(t, err, authkit.ErrInvalidToken, "refused once the key is removed")
 }
 

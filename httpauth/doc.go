@@ -38,9 +38,11 @@
 //
 // # Middleware
 //
-// RequireUser lets a request through only with a valid access token and
-// puts its user in the request context; Authenticate does the same but lets
-// anonymous requests through. Handlers read the user with UserFrom and the
+// RequireUser lets a request through only with an access token that is
+// good now and puts its user in the request context; LoadUser does the same
+// but lets anonymous requests through. Whether a token is good now is
+// authkit's Authenticator.Authenticate to say, the same check a gRPC or
+// WebSocket host calls. Handlers read the user with UserFrom and the
 // token's claims with ClaimsFrom:
 //
 //	mux.Handle("GET /api/orders", api.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -62,9 +64,9 @@
 //   - Each request's token is verified (signature with a pinned algorithm,
 //     issuer, audience, expiry) and its user loaded, so a password reset or
 //     change, logging out everywhere or disabling the account refuses it at
-//     once. Config.CheckSession also requires its session to be live, so
-//     that logging out one device cuts off that device's access tokens too,
-//     for one more Store read per request.
+//     once. authkit.Config.CheckSession also requires its session to be
+//     live, so that logging out one device cuts off that device's access
+//     tokens too, for one more Store read per request.
 //   - The client address recorded with sessions and events comes from the
 //     connection unless Config.TrustedProxies lists the proxy it came
 //     through; only then are X-Forwarded-For and X-Real-IP believed, and

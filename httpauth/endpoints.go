@@ -15,7 +15,6 @@ const (
 	msgEmailVerified    = "Email verified successfully."
 	msgAlreadyVerified  = "Email already verified."
 	msgVerificationSent = "If an account exists and is not yet verified, a verification link has been sent."
-	msgFieldRequired    = "This field is required."
 	msgVerifyToLogIn    = "Account created. Please verify your email before logging in."
 )
 
@@ -52,22 +51,60 @@ type messageResponse struct {
 	Message string `json:"message"`
 }
 
-// required reports the fields of a request body that are empty, as a
-// *authkit.ValidationError, or nil.
-func required(fields map[string]string) error {
-	var v *authkit.ValidationError
-	for name, value := range fields {
-		if value == "" {
-			if v == nil {
-				v = &authkit.ValidationError{Fields: map[string][]string{}}
-			}
-			v.Fields[name] = []string{msgFieldRequired}
-		}
-	}
-	if v == nil {
+// required is a *authkit.ValidationError when value, the field's, is
+// empty; else nil.
+func required(field, value string) error {
+	if value != "" {
 		return nil
 	}
+	v := &authkit.ValidationError{}
+	v.Add(field, authkit.FieldError{Code: authkit.CodeRequired})
 	return v
+}
+
+// endpoint describes an API endpoint to serve.
+type endpoint struct {
+	// name names the endpoint in logs.
+	name string
+	// use is the kind of token it takes, which words its token errors.
+	use tokenUse
+	// bearer says that it needs a signed-in user.
+	bearer bool
+}
+
+// noBody is the input of endpoints that read no body.
+type noBody struct{}
+
+// serve is every endpoint's frame: it finds the signed-in user when e
+// needs one, decodes the JSON body into an In (unless In is noBody), and
+// runs fn, which writes the answer. Any error on the way, fn's included,
+// is answered here, and only here, as a problem (Handler.fail).
+func serve[In any](h *Handler, w http.ResponseWriter, r *http.Request, e endpoint, fn func(in *In, p *principal) error) {
+	err := func() error {
+		var p *principal
+		if e.bearer {
+			var err error
+			if p, err = h.principal(r); err != nil {
+				return err
+			}
+		}
+		var in In
+		if _, skip := any(&in).(*noBody); !skip {
+			if err := h.decode(w, r, &in); err != nil {
+				return err
+			}
+		}
+		return fn(&in, p)
+	}()
+	if err != nil {
+		h.fail(w, r, e.name, e.use, err)
+	}
+}
+
+type registerRequest struct {
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	DisplayName string `json:"display_name"`
 }
 
 // Register serves POST /register: {email, password, display_name?}. It
@@ -79,30 +116,28 @@ func required(fields map[string]string) error {
 // input is a 400 invalid_input with per-field messages; a registered email
 // a 400 email_taken.
 func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Email       string `json:"email"`
-		Password    string `json:"password"`
-		DisplayName string `json:"display_name"`
-	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.fail(w, r, "Register", useNone, err)
-		return
-	}
-	t, err := h.auth.Register(r.Context(), authkit.Registration{Email: in.Email, Password: in.Password, DisplayName: in.DisplayName}, h.client(r))
-	if err != nil {
-		h.fail(w, r, "Register", useNone, err)
-		return
-	}
-	if t.AccessToken == "" {
-		writeJSON(w, http.StatusCreated, struct {
-			Message     string `json:"message"`
-			UserID      string `json:"user_id"`
-			Email       string `json:"email"`
-			DisplayName string `json:"display_name"`
-		}{msgVerifyToLogIn, t.User.ID, t.User.Email, t.User.DisplayName})
-		return
-	}
-	writeJSON(w, http.StatusCreated, newTokenResponse(t))
+	serve(h, w, r, endpoint{name: "Register"}, func(in *registerRequest, _ *principal) error {
+		reg, err := h.auth.Register(r.Context(), authkit.Registration{Email: in.Email, Password: in.Password, DisplayName: in.DisplayName}, h.client(r))
+		if err != nil {
+			return err
+		}
+		if !reg.SignedIn {
+			writeJSON(w, http.StatusCreated, struct {
+				Message     string `json:"message"`
+				UserID      string `json:"user_id"`
+				Email       string `json:"email"`
+				DisplayName string `json:"display_name"`
+			}{msgVerifyToLogIn, reg.User.ID, reg.User.Email, reg.User.DisplayName})
+			return nil
+		}
+		writeJSON(w, http.StatusCreated, newTokenResponse(reg.Tokens))
+		return nil
+	})
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
 }
 
 // Login serves POST /login: {email, password}. It answers 200 with a token
@@ -111,20 +146,18 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 // one when verification is required (403 email_not_verified) is revealed
 // only after the right password.
 func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.fail(w, r, "Login", useNone, err)
-		return
-	}
-	t, err := h.auth.Login(r.Context(), in.Email, in.Password, h.client(r))
-	if err != nil {
-		h.fail(w, r, "Login", useNone, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, newTokenResponse(t))
+	serve(h, w, r, endpoint{name: "Login"}, func(in *loginRequest, _ *principal) error {
+		t, err := h.auth.Login(r.Context(), in.Email, in.Password, h.client(r))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, newTokenResponse(t))
+		return nil
+	})
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
 }
 
 // Refresh serves POST /refresh: {refresh_token}. It spends the refresh
@@ -134,59 +167,47 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 // after the grace period also ends the session); an expired session a 401
 // token_expired; a disabled account a 403 account_disabled.
 func (h *Handler) Refresh(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		RefreshToken string `json:"refresh_token"`
-	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.fail(w, r, "Refresh", useRefresh, err)
-		return
-	}
-	if err := required(map[string]string{"refresh_token": in.RefreshToken}); err != nil {
-		h.fail(w, r, "Refresh", useRefresh, err)
-		return
-	}
-	t, err := h.auth.Refresh(r.Context(), in.RefreshToken, h.client(r))
-	if err != nil {
-		h.fail(w, r, "Refresh", useRefresh, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, newTokenResponse(t))
+	serve(h, w, r, endpoint{name: "Refresh", use: useRefresh}, func(in *refreshRequest, _ *principal) error {
+		if err := required("refresh_token", in.RefreshToken); err != nil {
+			return err
+		}
+		t, err := h.auth.Refresh(r.Context(), in.RefreshToken, h.client(r))
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, newTokenResponse(t))
+		return nil
+	})
 }
 
 // Logout serves POST /logout: {refresh_token}. It ends the refresh token's
 // session and answers 204, also when the token is unknown or its session
 // already ended: logout is idempotent and reveals nothing. Access tokens of
-// the session keep working until they expire unless Config.CheckSession is
-// set.
+// the session keep working until they expire unless
+// authkit.Config.CheckSession is set.
 func (h *Handler) Logout(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		RefreshToken string `json:"refresh_token"`
-	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.fail(w, r, "Logout", useRefresh, err)
-		return
-	}
-	if err := required(map[string]string{"refresh_token": in.RefreshToken}); err != nil {
-		h.fail(w, r, "Logout", useRefresh, err)
-		return
-	}
-	if err := h.auth.Logout(r.Context(), in.RefreshToken, h.client(r)); err != nil {
-		h.fail(w, r, "Logout", useRefresh, err)
-		return
-	}
-	writeNoContent(w)
+	serve(h, w, r, endpoint{name: "Logout", use: useRefresh}, func(in *refreshRequest, _ *principal) error {
+		if err := required("refresh_token", in.RefreshToken); err != nil {
+			return err
+		}
+		if err := h.auth.Logout(r.Context(), in.RefreshToken, h.client(r)); err != nil {
+			return err
+		}
+		writeNoContent(w)
+		return nil
+	})
 }
 
 // LogoutAll serves POST /logout-all (bearer). It ends every session of the
 // user and cuts off every access token issued before, the caller's
 // included, and answers 204.
 func (h *Handler) LogoutAll(w http.ResponseWriter, r *http.Request) {
-	h.withUser(w, r, func(w http.ResponseWriter, r *http.Request, p *principal) {
+	serve(h, w, r, endpoint{name: "LogoutAll", use: useBearer, bearer: true}, func(_ *noBody, p *principal) error {
 		if err := h.auth.LogoutAll(r.Context(), p.user.ID, h.client(r)); err != nil {
-			h.fail(w, r, "LogoutAll", useBearer, err)
-			return
+			return err
 		}
 		writeNoContent(w)
+		return nil
 	})
 }
 
@@ -202,7 +223,7 @@ type meResponse struct {
 // Me serves GET /me (bearer): 200 {user_id, email, display_name,
 // email_verified, created_at}, created_at in RFC 3339.
 func (h *Handler) Me(w http.ResponseWriter, r *http.Request) {
-	h.withUser(w, r, func(w http.ResponseWriter, r *http.Request, p *principal) {
+	serve(h, w, r, endpoint{name: "Me", use: useBearer, bearer: true}, func(_ *noBody, p *principal) error {
 		writeJSON(w, http.StatusOK, meResponse{
 			UserID:        p.user.ID,
 			Email:         p.user.Email,
@@ -210,7 +231,13 @@ func (h *Handler) Me(w http.ResponseWriter, r *http.Request) {
 			EmailVerified: p.user.EmailVerified,
 			CreatedAt:     timestamp(p.user.CreatedAt),
 		})
+		return nil
 	})
+}
+
+type changePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
 }
 
 // passwordChangedResponse is the body of POST /change-password.
@@ -229,15 +256,7 @@ type passwordChangedResponse struct {
 // refresh token stays valid. A wrong current password or a new password
 // that breaks the policy is a 400 invalid_input with per-field messages.
 func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
-	h.withUser(w, r, func(w http.ResponseWriter, r *http.Request, p *principal) {
-		var in struct {
-			CurrentPassword string `json:"current_password"`
-			NewPassword     string `json:"new_password"`
-		}
-		if err := h.decode(w, r, &in); err != nil {
-			h.fail(w, r, "ChangePassword", useBearer, err)
-			return
-		}
+	serve(h, w, r, endpoint{name: "ChangePassword", use: useBearer, bearer: true}, func(in *changePasswordRequest, p *principal) error {
 		t, err := h.auth.ChangePassword(r.Context(), authkit.PasswordChange{
 			UserID:          p.user.ID,
 			SessionID:       p.claims.SessionID,
@@ -245,15 +264,19 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 			NewPassword:     in.NewPassword,
 		}, h.client(r))
 		if err != nil {
-			h.fail(w, r, "ChangePassword", useBearer, err)
-			return
+			return err
 		}
 		resp := passwordChangedResponse{Message: msgPasswordChanged}
 		if t.AccessToken != "" {
 			resp.AccessToken, resp.TokenType, resp.ExpiresIn = t.AccessToken, "bearer", seconds(t.ExpiresIn)
 		}
 		writeJSON(w, http.StatusOK, resp)
+		return nil
 	})
+}
+
+type emailRequest struct {
+	Email string `json:"email"`
 }
 
 // ForgotPassword serves POST /forgot-password: {email}. It answers 200 with
@@ -261,18 +284,18 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 // link, if any, is mailed off the request path. Only a malformed email is
 // an error (400 invalid_input).
 func (h *Handler) ForgotPassword(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Email string `json:"email"`
-	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.fail(w, r, "ForgotPassword", useNone, err)
-		return
-	}
-	if err := h.auth.ForgotPassword(r.Context(), in.Email, h.client(r)); err != nil {
-		h.fail(w, r, "ForgotPassword", useNone, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, messageResponse{msgResetSent})
+	serve(h, w, r, endpoint{name: "ForgotPassword"}, func(in *emailRequest, _ *principal) error {
+		if err := h.auth.ForgotPassword(r.Context(), in.Email, h.client(r)); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, messageResponse{msgResetSent})
+		return nil
+	})
+}
+
+type resetPasswordRequest struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
 }
 
 // ResetPassword serves POST /reset-password: {token, password}. It spends
@@ -281,19 +304,17 @@ func (h *Handler) ForgotPassword(w http.ResponseWriter, r *http.Request) {
 // is a 400 with code invalid_token or token_expired; a password that breaks
 // the policy a 400 invalid_input (the token is not spent then).
 func (h *Handler) ResetPassword(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Token    string `json:"token"`
-		Password string `json:"password"`
-	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.fail(w, r, "ResetPassword", useReset, err)
-		return
-	}
-	if err := h.auth.ResetPassword(r.Context(), in.Token, in.Password, h.client(r)); err != nil {
-		h.fail(w, r, "ResetPassword", useReset, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, messageResponse{msgPasswordReset})
+	serve(h, w, r, endpoint{name: "ResetPassword", use: useReset}, func(in *resetPasswordRequest, _ *principal) error {
+		if err := h.auth.ResetPassword(r.Context(), in.Token, in.Password, h.client(r)); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, messageResponse{msgPasswordReset})
+		return nil
+	})
+}
+
+type verifyEmailRequest struct {
+	Token string `json:"token"`
 }
 
 // VerifyEmail serves GET /verify-email/{token} and POST /verify-email
@@ -303,31 +324,29 @@ func (h *Handler) ResetPassword(w http.ResponseWriter, r *http.Request) {
 // token_expired. Called directly, it takes the token from the path value
 // "token" when there is one, else from the JSON body.
 func (h *Handler) VerifyEmail(w http.ResponseWriter, r *http.Request) {
-	token := r.PathValue("token")
-	if token == "" {
-		var in struct {
-			Token string `json:"token"`
+	serve(h, w, r, endpoint{name: "VerifyEmail", use: useVerify}, func(_ *noBody, _ *principal) error {
+		token := r.PathValue("token")
+		if token == "" {
+			var in verifyEmailRequest
+			if err := h.decode(w, r, &in); err != nil {
+				return err
+			}
+			if err := required("token", in.Token); err != nil {
+				return err
+			}
+			token = in.Token
 		}
-		if err := h.decode(w, r, &in); err != nil {
-			h.fail(w, r, "VerifyEmail", useVerify, err)
-			return
+		already, err := h.auth.VerifyEmail(r.Context(), token, h.client(r))
+		if err != nil {
+			return err
 		}
-		if err := required(map[string]string{"token": in.Token}); err != nil {
-			h.fail(w, r, "VerifyEmail", useVerify, err)
-			return
+		msg := msgEmailVerified
+		if already {
+			msg = msgAlreadyVerified
 		}
-		token = in.Token
-	}
-	already, err := h.auth.VerifyEmail(r.Context(), token, h.client(r))
-	if err != nil {
-		h.fail(w, r, "VerifyEmail", useVerify, err)
-		return
-	}
-	msg := msgEmailVerified
-	if already {
-		msg = msgAlreadyVerified
-	}
-	writeJSON(w, http.StatusOK, messageResponse{msg})
+		writeJSON(w, http.StatusOK, messageResponse{msg})
+		return nil
+	})
 }
 
 // ResendVerification serves POST /resend-verification: {email}. It answers
@@ -335,18 +354,13 @@ func (h *Handler) VerifyEmail(w http.ResponseWriter, r *http.Request) {
 // state; a fresh link is mailed off the request path to an unverified
 // account. Only a malformed email is an error (400 invalid_input).
 func (h *Handler) ResendVerification(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Email string `json:"email"`
-	}
-	if err := h.decode(w, r, &in); err != nil {
-		h.fail(w, r, "ResendVerification", useNone, err)
-		return
-	}
-	if err := h.auth.ResendVerification(r.Context(), in.Email, h.client(r)); err != nil {
-		h.fail(w, r, "ResendVerification", useNone, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, messageResponse{msgVerificationSent})
+	serve(h, w, r, endpoint{name: "ResendVerification"}, func(in *emailRequest, _ *principal) error {
+		if err := h.auth.ResendVerification(r.Context(), in.Email, h.client(r)); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, messageResponse{msgVerificationSent})
+		return nil
+	})
 }
 
 // sessionResponse is one entry of GET /sessions.
@@ -369,11 +383,10 @@ type sessionsResponse struct {
 // the caller's live sessions, oldest first; current marks the one the
 // access token belongs to. No other user's session is ever listed.
 func (h *Handler) Sessions(w http.ResponseWriter, r *http.Request) {
-	h.withUser(w, r, func(w http.ResponseWriter, r *http.Request, p *principal) {
+	serve(h, w, r, endpoint{name: "Sessions", use: useBearer, bearer: true}, func(_ *noBody, p *principal) error {
 		all, err := h.auth.Sessions(r.Context(), p.user.ID)
 		if err != nil {
-			h.fail(w, r, "Sessions", useBearer, err)
-			return
+			return err
 		}
 		resp := sessionsResponse{Sessions: make([]sessionResponse, 0, len(all))}
 		for _, s := range all {
@@ -388,6 +401,7 @@ func (h *Handler) Sessions(w http.ResponseWriter, r *http.Request) {
 			})
 		}
 		writeJSON(w, http.StatusOK, resp)
+		return nil
 	})
 }
 
@@ -397,16 +411,15 @@ func (h *Handler) Sessions(w http.ResponseWriter, r *http.Request) {
 // alike, and is never touched. Called directly, it takes the id from the
 // path value "id".
 func (h *Handler) EndSession(w http.ResponseWriter, r *http.Request) {
-	h.withUser(w, r, func(w http.ResponseWriter, r *http.Request, p *principal) {
+	serve(h, w, r, endpoint{name: "EndSession", use: useBearer, bearer: true}, func(_ *noBody, p *principal) error {
 		id := r.PathValue("id")
 		if id == "" {
-			writeProblem(w, problem{status: http.StatusNotFound, code: codeNotFound, detail: detailNotFound})
-			return
+			return authkit.ErrNotFound
 		}
 		if err := h.auth.EndSession(r.Context(), p.user.ID, id, h.client(r)); err != nil {
-			h.fail(w, r, "EndSession", useBearer, err)
-			return
+			return err
 		}
 		writeNoContent(w)
+		return nil
 	})
 }

@@ -99,7 +99,7 @@ func runFlood(b *testing.B, slots int) floodResult {
 		MaxHashWait:         2 * time.Second,
 		Limits: authkit.Limits{ // the flood is the point here
 			LoginAddr: authkit.Limit{Off: true}, LoginFailures: authkit.Limit{Off: true},
-			LoginFailuresDaily: authkit.Limit{Off: true},
+			LoginFailuresSustained: authkit.Limit{Off: true},
 		},
 	})
 	if err != nil {
@@ -118,7 +118,7 @@ func runFlood(b *testing.B, slots int) floodResult {
 	defer srv.Close()
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFloodLoadGenerator$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "AUTHKIT_FLOOD_URL="+srv.URL, "AUTHKIT_FLOOD_TOKEN="+tok.AccessToken)
+	cmd.Env = append(os.Environ(), "AUTHKIT_FLOOD_URL="+srv.URL, "AUTHKIT_FLOOD_TOKEN="+tok.Tokens.AccessToken)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
 	b.ResetTimer()

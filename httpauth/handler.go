@@ -31,13 +31,6 @@ type Config struct {
 	// refused with 413. If zero, DefaultMaxBodyBytes (64 KiB).
 	MaxBodyBytes int64
 
-	// CheckSession makes RequireUser and Authenticate also require, on every
-	// request, that the access token's session is still live
-	// (Authenticator.SessionLive), so that logging out or ending a session
-	// cuts off its access tokens at once rather than when they expire. It
-	// costs one more Store read per request. Off by default.
-	CheckSession bool
-
 	// Logger receives the errors the Handler hides from clients (a failing
 	// Store, say). If nil, nothing is logged.
 	Logger *slog.Logger
@@ -68,12 +61,11 @@ type Config struct {
 // Unknown paths get a 404 and known paths with another method a 405, both
 // as problem details.
 type Handler struct {
-	auth         *authkit.Authenticator
-	trusted      []netip.Prefix
-	maxBody      int64
-	checkSession bool
-	log          *slog.Logger
-	mux          *http.ServeMux
+	auth    *authkit.Authenticator
+	trusted []netip.Prefix
+	maxBody int64
+	log     *slog.Logger
+	mux     *http.ServeMux
 }
 
 // New checks cfg and returns a Handler. It returns an error wrapping
@@ -87,11 +79,10 @@ func New(cfg Config) (*Handler, error) {
 		return nil, configError("MaxBodyBytes must not be negative")
 	}
 	h := &Handler{
-		auth:         cfg.Authenticator,
-		trusted:      make([]netip.Prefix, 0, len(cfg.TrustedProxies)),
-		maxBody:      cfg.MaxBodyBytes,
-		checkSession: cfg.CheckSession,
-		log:          cfg.Logger,
+		auth:    cfg.Authenticator,
+		trusted: make([]netip.Prefix, 0, len(cfg.TrustedProxies)),
+		maxBody: cfg.MaxBodyBytes,
+		log:     cfg.Logger,
 	}
 	for _, p := range cfg.TrustedProxies {
 		if !p.IsValid() {
@@ -111,21 +102,20 @@ func New(cfg Config) (*Handler, error) {
 
 func (h *Handler) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	bearer := func(f http.HandlerFunc) http.Handler { return h.RequireUser(f) }
 	mux.HandleFunc("POST /register", h.Register)
 	mux.HandleFunc("POST /login", h.Login)
 	mux.HandleFunc("POST /refresh", h.Refresh)
 	mux.HandleFunc("POST /logout", h.Logout)
-	mux.Handle("POST /logout-all", bearer(h.LogoutAll))
-	mux.Handle("GET /me", bearer(h.Me))
-	mux.Handle("POST /change-password", bearer(h.ChangePassword))
+	mux.HandleFunc("POST /logout-all", h.LogoutAll)
+	mux.HandleFunc("GET /me", h.Me)
+	mux.HandleFunc("POST /change-password", h.ChangePassword)
 	mux.HandleFunc("POST /forgot-password", h.ForgotPassword)
 	mux.HandleFunc("POST /reset-password", h.ResetPassword)
 	mux.HandleFunc("GET /verify-email/{token}", h.VerifyEmail)
 	mux.HandleFunc("POST /verify-email", h.VerifyEmail)
 	mux.HandleFunc("POST /resend-verification", h.ResendVerification)
-	mux.Handle("GET /sessions", bearer(h.Sessions))
-	mux.Handle("DELETE /sessions/{id}", bearer(h.EndSession))
+	mux.HandleFunc("GET /sessions", h.Sessions)
+	mux.HandleFunc("DELETE /sessions/{id}", h.EndSession)
 	mux.HandleFunc("GET /jwks.json", h.JWKS)
 	return mux
 }

@@ -193,7 +193,7 @@ func newEnv(t testing.TB, changes ...func(*setup)) *env {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"message": "Hello, " + u.DisplayName + "!"})
 	})))
-	mux.Handle("GET /api/maybe", h.Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /api/maybe", h.LoadUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, ok := httpauth.UserFrom(r.Context())
 		if !ok {
 			_, _ = io.WriteString(w, "anonymous")

@@ -1,7 +1,6 @@
 package httpauth_test
 
 import (
-	"github.com/authkit/authkit/httpauth"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit/httpauth"
 )
 
 // TestMalformedInput sends broken bodies to every endpoint that reads one.

@@ -11,11 +11,8 @@ import (
 	"strings"
 )
 
-// Messages for JSON members of the wrong type, in Django REST Framework's
-// words.
+// Details of bodies that cannot be decoded.
 const (
-	msgNotAString     = "Not a valid string."
-	msgInvalidValue   = "Invalid value."
 	detailNotJSON     = "Request body is not valid JSON."
 	detailNotAnObject = "Request body must be a JSON object."
 	detailUnreadable  = "Request body could not be read."

@@ -56,11 +56,11 @@ func RequireToken(v *authkit.Verifier) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			token, ok := bearerToken(r)
-			if !ok {
-				writeProblem(w, noCredentials())
-				return
+			var claims *authkit.Claims
+			err := errNoCredentials
+			if ok {
+				claims, err = v.Verify(r.Context(), token)
 			}
-			claims, err := v.Verify(r.Context(), token)
 			if err != nil {
 				p, _ := classify(err, useBearer)
 				writeProblem(w, p)

@@ -26,10 +26,11 @@ func withLoadedUser(ctx context.Context) (*principal, bool) {
 	return p, ok && p.user.ID != ""
 }
 
-// UserFrom returns the user that RequireUser or Authenticate loaded for the
+// UserFrom returns the user that RequireUser or LoadUser loaded for the
 // request whose context is ctx. It reports false for an anonymous request.
-// The user was loaded from the Store during this request, so it is active
-// and its token version matched the access token's.
+// The user was loaded from the Store during this request by
+// Authenticator.Authenticate, so it is active and its token version matched
+// the access token's.
 func UserFrom(ctx context.Context) (authkit.User, bool) {
 	p, ok := withLoadedUser(ctx)
 	if !ok {
@@ -39,7 +40,7 @@ func UserFrom(ctx context.Context) (authkit.User, bool) {
 }
 
 // ClaimsFrom returns the verified claims of the access token that
-// RequireUser or Authenticate accepted for the request whose context is
+// RequireUser or LoadUser accepted for the request whose context is
 // ctx, such as the session id (SessionID). It reports false for an
 // anonymous request. The claims are the caller's to read; changing them
 // changes nothing else.
@@ -52,61 +53,49 @@ func ClaimsFrom(ctx context.Context) (*authkit.Claims, bool) {
 }
 
 // RequireUser returns middleware that lets a request through to next only
-// with a valid access token in its "Authorization: Bearer" header, and puts
-// the token's user and claims in the request context (UserFrom, ClaimsFrom).
+// with an access token in its "Authorization: Bearer" header that is good
+// now, and puts the token's user and claims in the request context
+// (UserFrom, ClaimsFrom).
 //
-// For each request it verifies the token (Authenticator.Authenticate), loads
-// its user (Authenticator.CurrentUser: the account must be active and the
-// token version current) and, with Config.CheckSession, checks that the
-// session is live. Otherwise it answers 401 with code "unauthorized" and a
-// "WWW-Authenticate: Bearer" challenge, to which it adds
-// error="invalid_token" when a token was given (RFC 6750). A failing Store
-// is a 500, logged.
+// Whether the token is good is Authenticator.Authenticate's to say: a valid
+// signature and claims, an active user whose token version matches, and,
+// with authkit.Config.CheckSession, a live session. Otherwise it answers
+// 401 with code "unauthorized" and a "WWW-Authenticate: Bearer" challenge,
+// to which it adds error="invalid_token" when a token was given (RFC
+// 6750). A failing Store is a 500, logged.
 //
 // The token is read from the Authorization header only, never from the
 // query string or a form, where it would leak into logs and Referer
-// headers. A request already authenticated by Authenticate further up the
+// headers. A request already authenticated by LoadUser further up the
 // chain is not checked twice.
 func (h *Handler) RequireUser(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := withLoadedUser(r.Context()); ok {
-			next.ServeHTTP(w, r)
-			return
-		}
-		token, ok := bearerToken(r)
-		if !ok {
-			writeProblem(w, noCredentials())
-			return
-		}
-		p, err := h.verify(r.Context(), token)
-		if err != nil {
-			h.fail(w, r, "RequireUser", useBearer, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
-	})
+	return h.authenticate("RequireUser", true, next)
 }
 
-// Authenticate returns middleware that loads the user of a request's
-// bearer token, as RequireUser does, but lets anonymous requests through to
-// next, where UserFrom reports false. A request that does send a bearer
-// token must send a valid one: an invalid, expired or cut-off token is a
-// 401, never silently treated as anonymous. An Authorization header of
-// another scheme is ignored.
-func (h *Handler) Authenticate(next http.Handler) http.Handler {
+// LoadUser returns middleware that loads the user of a request's bearer
+// token, as RequireUser does, but lets anonymous requests through to next,
+// where UserFrom reports false. A request that does send a bearer token
+// must send a good one: an invalid, expired or cut-off token is a 401,
+// never silently treated as anonymous. An Authorization header of another
+// scheme is ignored.
+func (h *Handler) LoadUser(next http.Handler) http.Handler {
+	return h.authenticate("LoadUser", false, next)
+}
+
+// authenticate is RequireUser (required set) and LoadUser.
+func (h *Handler) authenticate(name string, required bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := withLoadedUser(r.Context()); ok {
 			next.ServeHTTP(w, r)
 			return
 		}
-		token, ok := bearerToken(r)
-		if !ok {
+		if _, ok := bearerToken(r); !ok && !required {
 			next.ServeHTTP(w, r)
 			return
 		}
-		p, err := h.verify(r.Context(), token)
+		p, err := h.principal(r)
 		if err != nil {
-			h.fail(w, r, "Authenticate", useBearer, err)
+			h.fail(w, r, name, useBearer, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
@@ -128,47 +117,23 @@ func bearerToken(r *http.Request) (string, bool) {
 	return strings.TrimSpace(rest), true
 }
 
-// verify checks an access token and loads its user.
-func (h *Handler) verify(ctx context.Context, token string) (*principal, error) {
+// principal returns the signed-in user of r: the one a middleware already
+// put in its context, or else the one its bearer token names, if the token
+// is good now. A request without a bearer token gets errNoCredentials.
+func (h *Handler) principal(r *http.Request) (*principal, error) {
+	if p, ok := withLoadedUser(r.Context()); ok {
+		return p, nil
+	}
+	token, ok := bearerToken(r)
+	if !ok {
+		return nil, errNoCredentials
+	}
 	if token == "" {
 		return nil, authkit.ErrInvalidToken
 	}
-	claims, err := h.auth.Authenticate(ctx, token)
+	u, claims, err := h.auth.Authenticate(r.Context(), token)
 	if err != nil {
 		return nil, err
-	}
-	u, err := h.auth.CurrentUser(ctx, claims)
-	if err != nil {
-		return nil, err
-	}
-	if h.checkSession {
-		if claims.SessionID == "" {
-			return nil, authkit.ErrInvalidToken
-		}
-		live, err := h.auth.SessionLive(ctx, claims.SessionID)
-		if err != nil {
-			return nil, err
-		}
-		if !live {
-			return nil, authkit.ErrInvalidToken
-		}
 	}
 	return &principal{user: u, claims: claims}, nil
-}
-
-// withUser runs fn with the request's principal. A bearer endpoint mounted
-// by the Handler always has one (RequireUser ran first); called directly by
-// a host that routes itself, it authenticates the request on its own.
-func (h *Handler) withUser(w http.ResponseWriter, r *http.Request, fn func(http.ResponseWriter, *http.Request, *principal)) {
-	if p, ok := withLoadedUser(r.Context()); ok {
-		fn(w, r, p)
-		return
-	}
-	h.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p, ok := withLoadedUser(r.Context()); ok {
-			fn(w, r, p)
-			return
-		}
-		writeProblem(w, noCredentials())
-	})).ServeHTTP(w, r)
 }

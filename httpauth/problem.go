@@ -105,10 +105,8 @@ const (
 	challengeInvalidToken = `Bearer error="invalid_token"`
 )
 
-// noCredentials is the problem of a bearer route called without a token.
-func noCredentials() problem {
-	return problem{status: http.StatusUnauthorized, code: codeUnauthorized, detail: detailNoCredentials, challenge: challengeBearer}
-}
+// errNoCredentials means a bearer route was called without a bearer token.
+var errNoCredentials = errors.New("httpauth: no bearer token")
 
 // badBearer is the problem of a bearer token that was given but refused.
 func badBearer(detail string) problem {
@@ -127,12 +125,14 @@ func classify(err error, use tokenUse) (problem, bool) {
 	switch {
 	case errors.As(err, &reqErr):
 		return reqErr.p, true
+	case errors.Is(err, errNoCredentials):
+		return problem{status: http.StatusUnauthorized, code: codeUnauthorized, detail: detailNoCredentials, challenge: challengeBearer}, true
 	case errors.As(err, &limited):
 		return problem{status: http.StatusTooManyRequests, code: codeRateLimited, detail: detailRateLimited, retryAfter: retryAfterSeconds(limited.RetryAfter)}, true
 	case errors.As(err, &tooBig):
 		return problem{status: http.StatusRequestEntityTooLarge, code: codeBodyTooLarge, detail: detailTooLarge}, true
 	case errors.As(err, &invalid):
-		return problem{status: http.StatusBadRequest, code: codeInvalidInput, detail: detailInvalidInput, fields: invalid.Fields}, true
+		return problem{status: http.StatusBadRequest, code: codeInvalidInput, detail: detailInvalidInput, fields: fieldMessages(invalid)}, true
 	case errors.Is(err, authkit.ErrInvalidInput):
 		return problem{status: http.StatusBadRequest, code: codeInvalidInput, detail: detailInvalidInput}, true
 	case errors.Is(err, authkit.ErrEmailTaken):

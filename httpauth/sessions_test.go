@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
-	"github.com/authkit/authkit/httpauth"
 )
 
 // TestRefreshRotation checks refresh-token rotation through HTTP: each
@@ -84,7 +83,7 @@ func TestLogout(t *testing.T) {
 // TestCheckSession checks Config.CheckSession: logging out or ending a
 // session cuts its access tokens off at once.
 func TestCheckSession(t *testing.T) {
-	e := newEnv(t, withHTTP(func(c *httpauth.Config) { c.CheckSession = true }))
+	e := newEnv(t, withAuth(func(c *authkit.Config) { c.CheckSession = true }))
 	tk, _ := e.register("ada@example.com", "correct horse")
 	other := e.login("ada@example.com", "correct horse")
 	require.Equal(t, http.StatusOK, e.get("/me", tk.AccessToken).status)
@@ -97,7 +96,7 @@ func TestCheckSession(t *testing.T) {
 
 	// Past the session's expiry the access token is refused too, even if
 	// the token itself has not expired.
-	e2 := newEnv(t, withHTTP(func(c *httpauth.Config) { c.CheckSession = true }),
+	e2 := newEnv(t, withAuth(func(c *authkit.Config) { c.CheckSession = true }),
 		withAuth(func(c *authkit.Config) { c.SessionIdleTimeout = time.Minute; c.AccessTokenTTL = time.Hour }))
 	tk, _ = e2.register("ada@example.com", "correct horse")
 	e2.clock.Advance(2 * time.Minute)

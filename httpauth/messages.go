@@ -1,0 +1,66 @@
+package httpauth
+
+import (
+	"fmt"
+
+	"github.com/authkit/authkit"
+)
+
+// The wording of field errors for people: the "fields" member of an
+// invalid_input problem. The core reports codes (authkit.FieldCode); this
+// table words them as the original design did, so translating the API is a
+// change to this table alone.
+
+// fieldWording words each code; a "%d" takes the FieldError's Limit.
+var fieldWording = map[authkit.FieldCode]string{
+	authkit.CodeRequired:          "This field is required.",
+	authkit.CodeInvalidEmail:      "Enter a valid email address.",
+	authkit.CodeTooShort:          "Ensure this field has at least %d characters.",
+	authkit.CodeTooLong:           "Ensure this field has no more than %d characters.",
+	authkit.CodeControlCharacters: "Display name must not contain control characters.",
+	authkit.CodeWrongPassword:     "Current password is incorrect.",
+}
+
+// passwordWording words the codes of password fields, where the original
+// design has words of its own.
+var passwordWording = map[authkit.FieldCode]string{
+	authkit.CodeTooShort: "Password must be at least %d characters",
+	authkit.CodeTooLong:  "Password too long (max %d bytes)",
+}
+
+// passwordFields are the fields that hold a password.
+var passwordFields = map[string]bool{"password": true, "new_password": true, "current_password": true}
+
+// Messages of the decoder, for JSON members of the wrong type, in Django
+// REST Framework's words.
+const (
+	msgNotAString   = "Not a valid string."
+	msgInvalidValue = "Invalid value."
+)
+
+// fieldMessages words every field error of v.
+func fieldMessages(v *authkit.ValidationError) map[string][]string {
+	out := make(map[string][]string, len(v.Fields))
+	for field, errs := range v.Fields {
+		for _, fe := range errs {
+			out[field] = append(out[field], fieldMessage(field, fe))
+		}
+	}
+	return out
+}
+
+// fieldMessage words one field error. A code the table does not know is
+// shown as it is: still stable, and still machine-readable.
+func fieldMessage(field string, fe authkit.FieldError) string {
+	wording, ok := passwordWording[fe.Code]
+	if !ok || !passwordFields[field] {
+		wording, ok = fieldWording[fe.Code]
+	}
+	switch {
+	case !ok:
+		return string(fe.Code)
+	case fe.Code == authkit.CodeTooShort || fe.Code == authkit.CodeTooLong:
+		return fmt.Sprintf(wording, fe.Limit)
+	}
+	return wording
+}

@@ -1,0 +1,95 @@
+package authkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Recovering a forgotten password: a reset link mailed to the address,
+// spent once to set a new password.
+
+// ForgotPassword queues a password reset link for an active account,
+// spending older reset links. It answers the same, at once, whether or not
+// the account exists; the lookup happens off the request path. Only
+// malformed input is an error.
+func (a *Authenticator) ForgotPassword(ctx context.Context, email string, c Client) error {
+	email = NormalizeEmail(email)
+	v := &ValidationError{}
+	checkEmail(v, "email", email)
+	if err := v.err(); err != nil {
+		return err
+	}
+	if send, err := a.mailBudget(ctx, c, limitForgotEmail, email); !send {
+		return err
+	}
+	a.emit(ctx, c, Event{Type: EventPasswordResetRequested, Mail: MessageResetPassword})
+	a.queueLink(a.resetMail(), a.byEmail(email))
+	return nil
+}
+
+// ResetPassword spends a reset token and sets a new password. In one atomic
+// step it also marks the email verified (the mail proved it), ends every
+// session of the user and cuts off every access token issued before. It
+// signs nobody in. It returns a *ValidationError for a password that breaks
+// the policy (the token is not spent then), and ErrInvalidToken or
+// ErrTokenExpired for a bad token.
+func (a *Authenticator) ResetPassword(ctx context.Context, token, password string, c Client) error {
+	v := &ValidationError{}
+	if token == "" {
+		v.Add("token", FieldError{Code: CodeRequired})
+	}
+	a.checkPassword(v, "password", password)
+	if err := v.err(); err != nil {
+		return err
+	}
+	if err := a.allow(ctx, c, limitTokenAddr, a.cfg.Limits.TokenAddr, c.Addr); err != nil {
+		return err
+	}
+	if len(token) > 512 {
+		return ErrInvalidToken
+	}
+	hash := hashSecret(token)
+	now := a.now()
+	// Look before hashing, so that bogus tokens cost no password work; the
+	// token is spent atomically below.
+	if t, err := a.store.Token(ctx, hash); err != nil || t.Purpose != PurposeResetPassword || !t.UsedAt.IsZero() {
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("authkit: reset password: %w", err)
+		}
+		a.emit(ctx, c, Event{Type: EventTokenInvalid, Reason: "reset_password"})
+		return ErrInvalidToken
+	}
+	newHash, err := a.hashPassword(ctx, password)
+	if err != nil {
+		return err
+	}
+	t, err := a.store.ConsumeToken(ctx, hash, PurposeResetPassword, now)
+	if errors.Is(err, ErrNotFound) {
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return fmt.Errorf("authkit: reset password: %w", err)
+	}
+	if now.After(t.ExpiresAt) {
+		a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: t.UserID, Reason: "expired"})
+		return ErrTokenExpired
+	}
+	verified := true
+	u, err := a.store.UpdateUser(ctx, t.UserID, UserUpdate{
+		PasswordHash: &newHash, EmailVerified: &verified,
+		BumpTokenVersion: true, EndSessions: true, UpdatedAt: now,
+	})
+	if errors.Is(err, ErrNotFound) {
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return fmt.Errorf("authkit: reset password: %w", err)
+	}
+	if err := a.store.DeleteUserTokens(ctx, u.ID, PurposeResetPassword); err != nil {
+		a.cfg.Logger.WarnContext(ctx, "authkit: reset password: delete spare tokens", "user_id", u.ID, "error", err)
+	}
+	a.emit(ctx, c, Event{Type: EventPasswordReset, UserID: u.ID})
+	a.queueNotice(u)
+	return nil
+}
