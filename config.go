@@ -125,7 +125,7 @@ type Config struct {
 	// RequireVerifiedEmail keeps an account whose email is not verified
 	// out until it is: Login refuses it (ErrEmailNotVerified, only after
 	// the right password); Register creates the account and sends the
-	// verification mail but signs nobody in (its Tokens hold the User only:
+	// verification mail but signs nobody in (Registered.SignedIn is false:
 	// no access token, no refresh token, no session); Refresh and
 	// Authenticate refuse it with ErrEmailNotVerified, so sessions and
 	// access tokens issued before the option was set stop working too. Off

@@ -139,6 +139,8 @@ func (p *postOffice) close(ctx context.Context) error {
 	}
 }
 
+// What the flows post: messages with a one-time link, and notices.
+
 // link builds an email link from Config.BaseURL, never from a request.
 func (a *Authenticator) link(path, token string) string {
 	return a.cfg.BaseURL + path + "?token=" + url.QueryEscape(token)

@@ -60,10 +60,13 @@ type UserUpdate struct {
 }
 
 // TokenPurpose says what a one-time token is for. A token is only ever
-// accepted for the purpose it was made for.
+// accepted for the purpose it was made for. Purposes are Store plumbing:
+// the flows choose them, and a Store keeps and compares them as opaque
+// strings (the kit uses others of its own, unexported).
 type TokenPurpose string
 
-// The purposes of one-time tokens.
+// The purposes of the one-time tokens that the kit mails, exported for
+// Store implementations and their tests.
 const (
 	PurposeVerifyEmail   TokenPurpose = "verify_email"
 	PurposeResetPassword TokenPurpose = "reset_password"
