@@ -86,12 +86,12 @@ func newBenchSetupKey(b *testing.B, key *authkit.Key, checkSession bool) benchSe
 	b.Helper()
 	auth, err := authkit.New(authkit.Config{
 		CheckSession: checkSession,
-		Store:      memstore.New(),
-		Mailer:     authkit.MailerFunc(func(context.Context, authkit.Message) error { return nil }),
-		Secret:     testSecret,
-		SigningKey: key,
-		BaseURL:    "https://app.example.com",
-		BcryptCost: 4,
+		Store:        memstore.New(),
+		Mailer:       authkit.MailerFunc(func(context.Context, authkit.Message) error { return nil }),
+		Secret:       testSecret,
+		SigningKey:   key,
+		BaseURL:      "https://app.example.com",
+		BcryptCost:   4,
 	})
 	if err != nil {
 		b.Fatal(err)
