@@ -248,7 +248,7 @@ func (s *Store) CreateSession(ctx context.Context, sess authkit.Session) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sess = sessionUTC(sess)
+	sess = sessionIn(sess)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.sessions[sess.ID]; ok {
@@ -269,7 +269,7 @@ func (s *Store) Session(ctx context.Context, id string) (authkit.Session, error)
 	if !ok {
 		return authkit.Session{}, authkit.ErrNotFound
 	}
-	return sess, nil
+	return sessionOut(sess), nil
 }
 
 // UserSessions returns every session of the user, oldest first (sessions
@@ -283,7 +283,7 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]authkit.Sess
 	s.mu.RLock()
 	for _, sess := range s.sessions {
 		if sess.UserID == userID {
-			out = append(out, sess)
+			out = append(out, sessionOut(sess))
 		}
 	}
 	s.mu.RUnlock()
@@ -321,7 +321,7 @@ func (s *Store) RotateSession(ctx context.Context, id, oldHash, newHash string, 
 	sess.LastUsedAt = now.UTC()
 	sess.ExpiresAt = expires.UTC()
 	s.sessions[id] = sess
-	return sess, nil
+	return sessionOut(sess), nil
 }
 
 // DeleteSession deletes session id if it belongs to userID. It returns
@@ -375,11 +375,30 @@ func tokenUTC(t authkit.OneTimeToken) authkit.OneTimeToken {
 	return t
 }
 
-// sessionUTC returns sess with its times in UTC.
-func sessionUTC(sess authkit.Session) authkit.Session {
+// sessionIn returns sess as the store keeps it: its times in UTC and
+// AuthMethods in a slice of its own, which the store never changes and never
+// hands out.
+func sessionIn(sess authkit.Session) authkit.Session {
 	sess.RotatedAt = sess.RotatedAt.UTC()
 	sess.CreatedAt = sess.CreatedAt.UTC()
 	sess.LastUsedAt = sess.LastUsedAt.UTC()
 	sess.ExpiresAt = sess.ExpiresAt.UTC()
+	sess.AuthTime = sess.AuthTime.UTC()
+	sess.AuthMethods = cloneMethods(sess.AuthMethods)
 	return sess
+}
+
+// sessionOut returns a kept session with AuthMethods copied, so that the
+// caller cannot change what the store holds.
+func sessionOut(sess authkit.Session) authkit.Session {
+	sess.AuthMethods = cloneMethods(sess.AuthMethods)
+	return sess
+}
+
+// cloneMethods returns a copy of methods, nil when there are none.
+func cloneMethods(methods []string) []string {
+	if len(methods) == 0 {
+		return nil
+	}
+	return slices.Clone(methods)
 }

@@ -47,6 +47,11 @@
 // the Unix epoch on SQLite. Unset times (a token's UsedAt, a session's
 // RotatedAt) are NULL.
 //
+// A session's AuthMethods are one text column, auth_methods, holding the
+// methods joined by single spaces. CreateSession refuses, with an error
+// wrapping authkit.ErrInvalidInput, a method that would not read back as
+// given (empty, or holding white space) or that not every engine stores.
+//
 // # Atomicity
 //
 // Each promise of the authkit.Store contract is kept by the database:

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/authkit/authkit/sqlstore/internal/sqltext"
 )
 
 // migrationFiles holds the schema of every engine, one directory each.
@@ -53,7 +55,7 @@ func loadMigrations(e Engine) ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, migration{version: version, name: name, statements: splitStatements(string(text))})
+		out = append(out, migration{version: version, name: name, statements: sqltext.Statements(string(text))})
 	}
 	slices.SortFunc(out, func(a, b migration) int { return cmp.Compare(a.version, b.version) })
 	for i := 1; i < len(out); i++ {
@@ -62,32 +64,6 @@ func loadMigrations(e Engine) ([]migration, error) {
 		}
 	}
 	return out, nil
-}
-
-// splitStatements splits a migration file into its statements. Statements
-// end with a semicolon at the end of a line; lines starting with -- are
-// comments. Not every driver runs several statements in one call, so they
-// are run one by one.
-func splitStatements(text string) []string {
-	var (
-		out []string
-		cur strings.Builder
-	)
-	for line := range strings.Lines(text) {
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
-			continue
-		}
-		cur.WriteString(line)
-		if strings.HasSuffix(trimmed, ";") {
-			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
-			cur.Reset()
-		}
-	}
-	if rest := strings.TrimSpace(cur.String()); rest != "" {
-		out = append(out, rest)
-	}
-	return out
 }
 
 // versionTable creates the table that records the applied migrations.
@@ -110,6 +86,23 @@ var versionTable = map[Engine]string{
 // Migrate returns an error wrapping ErrSchemaTooNew, and changes nothing,
 // when the database has a version newer than the code knows.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrate(ctx, 0)
+}
+
+// MigrateTo is Migrate, except that it applies no migration newer than
+// version, for upgrades staged one schema version at a time (and tests of
+// them). A database already past version is left as it is. It returns an
+// error for a version below 1.
+func (s *Store) MigrateTo(ctx context.Context, version int64) error {
+	if version < 1 {
+		return fmt.Errorf("sqlstore: migrate to version %d: versions start at 1", version)
+	}
+	return s.migrate(ctx, version)
+}
+
+// migrate is Migrate, except that when upTo is positive it applies no
+// migration newer than version upTo.
+func (s *Store) migrate(ctx context.Context, upTo int64) error {
 	ms, err := loadMigrations(s.d.engine)
 	if err != nil {
 		return err
@@ -121,11 +114,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	defer conn.Close()
 	switch s.d.engine {
 	case PostgreSQL:
-		err = s.migratePostgres(ctx, conn, ms)
+		err = s.migratePostgres(ctx, conn, ms, upTo)
 	case MySQL:
-		err = s.migrateMySQL(ctx, conn, ms)
+		err = s.migrateMySQL(ctx, conn, ms, upTo)
 	default:
-		err = s.migrateSQLite(ctx, conn, ms)
+		err = s.migrateSQLite(ctx, conn, ms, upTo)
 	}
 	if err != nil && !errors.Is(err, ErrSchemaTooNew) {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
@@ -140,8 +133,9 @@ type execer interface {
 }
 
 // applyMigrations applies, through c, which holds the migration lock, the
-// migrations of ms newer than the recorded version, recording each.
-func (s *Store) applyMigrations(ctx context.Context, c execer, ms []migration) error {
+// migrations of ms newer than the recorded version, recording each. When
+// upTo is positive it stops after version upTo.
+func (s *Store) applyMigrations(ctx context.Context, c execer, ms []migration, upTo int64) error {
 	if _, err := c.ExecContext(ctx, versionTable[s.d.engine]); err != nil {
 		return fmt.Errorf("create authkit_schema_migrations: %w", err)
 	}
@@ -158,6 +152,9 @@ func (s *Store) applyMigrations(ctx context.Context, c execer, ms []migration) e
 	}
 	record := s.d.bind("INSERT INTO authkit_schema_migrations (version, applied_at) VALUES (?, ?)")
 	for _, m := range ms {
+		if upTo > 0 && m.version > upTo {
+			break
+		}
 		if m.version <= current.Int64 {
 			continue
 		}
@@ -176,7 +173,7 @@ func (s *Store) applyMigrations(ctx context.Context, c execer, ms []migration) e
 // migratePostgres migrates in one transaction under an advisory lock scoped
 // to the transaction and the current schema, so that migrators of
 // different schemas do not wait for each other.
-func (s *Store) migratePostgres(ctx context.Context, conn *sql.Conn, ms []migration) error {
+func (s *Store) migratePostgres(ctx context.Context, conn *sql.Conn, ms []migration, upTo int64) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -185,7 +182,7 @@ func (s *Store) migratePostgres(ctx context.Context, conn *sql.Conn, ms []migrat
 	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('authkit_schema_migrations'), hashtext(COALESCE(current_schema(), '')))"); err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
-	if err := s.applyMigrations(ctx, tx, ms); err != nil {
+	if err := s.applyMigrations(ctx, tx, ms, upTo); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -193,7 +190,7 @@ func (s *Store) migratePostgres(ctx context.Context, conn *sql.Conn, ms []migrat
 
 // migrateMySQL migrates under a named lock scoped to the current database.
 // MySQL commits DDL statements implicitly, so there is no transaction.
-func (s *Store) migrateMySQL(ctx context.Context, conn *sql.Conn, ms []migration) (err error) {
+func (s *Store) migrateMySQL(ctx context.Context, conn *sql.Conn, ms []migration, upTo int64) (err error) {
 	const name = "CONCAT('authkit_schema_migrations.', MD5(COALESCE(DATABASE(), '')))"
 	for {
 		var got sql.NullInt64
@@ -221,17 +218,17 @@ func (s *Store) migrateMySQL(ctx context.Context, conn *sql.Conn, ms []migration
 			}
 		}
 	}()
-	return s.applyMigrations(ctx, conn, ms)
+	return s.applyMigrations(ctx, conn, ms, upTo)
 }
 
 // migrateSQLite migrates in one IMMEDIATE transaction, which takes the
 // database's write lock from the start. It is begun by hand so that it does
 // not depend on how the host opened the database.
-func (s *Store) migrateSQLite(ctx context.Context, conn *sql.Conn, ms []migration) error {
+func (s *Store) migrateSQLite(ctx context.Context, conn *sql.Conn, ms []migration, upTo int64) error {
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
-	if err := s.applyMigrations(ctx, conn, ms); err != nil {
+	if err := s.applyMigrations(ctx, conn, ms, upTo); err != nil {
 		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
 			discard(conn)
 		}

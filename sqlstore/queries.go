@@ -8,7 +8,7 @@ package sqlstore
 const (
 	userColumns    = "id, email, display_name, password_hash, active, email_verified, token_version, created_at, updated_at"
 	tokenColumns   = "hash, user_id, purpose, created_at, expires_at, used_at"
-	sessionColumns = "id, user_id, refresh_hash, previous_hash, rotated_at, created_at, last_used_at, expires_at, user_agent, client_addr"
+	sessionColumns = "id, user_id, refresh_hash, previous_hash, rotated_at, created_at, last_used_at, expires_at, user_agent, client_addr, auth_methods, auth_time"
 )
 
 // queries holds the statements bound for one engine.
@@ -57,7 +57,7 @@ func newQueries(d sqlDialect) queries {
 		deleteUserTokens:      d.bind("DELETE FROM authkit_tokens WHERE user_id = ? AND purpose = ?"),
 		deleteExpiredTokens:   d.bind("DELETE FROM authkit_tokens WHERE expires_at < ?"),
 
-		createSession:            d.bind("INSERT INTO authkit_sessions (" + sessionColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+		createSession:            d.bind("INSERT INTO authkit_sessions (" + sessionColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
 		session:                  d.bind("SELECT " + sessionColumns + " FROM authkit_sessions WHERE id = ?"),
 		userSessions:             d.bind("SELECT " + sessionColumns + " FROM authkit_sessions WHERE user_id = ? ORDER BY created_at, id"),
 		rotateSession:            d.bind(rotateSession),

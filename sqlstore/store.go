@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/authkit/authkit"
 )
@@ -219,10 +221,35 @@ func (s *Store) scanToken(r rowScanner) (authkit.OneTimeToken, error) {
 // scanSession reads the sessionColumns of r.
 func (s *Store) scanSession(r rowScanner) (authkit.Session, error) {
 	var sess authkit.Session
+	var methods string
 	err := r.Scan(&sess.ID, &sess.UserID, &sess.RefreshHash, &sess.PreviousHash, s.d.scanTime(&sess.RotatedAt),
 		s.d.scanTime(&sess.CreatedAt), s.d.scanTime(&sess.LastUsedAt), s.d.scanTime(&sess.ExpiresAt),
-		&sess.UserAgent, &sess.ClientAddr)
+		&sess.UserAgent, &sess.ClientAddr, &methods, s.d.scanTime(&sess.AuthTime))
+	sess.AuthMethods = splitAuthMethods(methods)
 	return sess, err
+}
+
+// joinAuthMethods returns methods as the column auth_methods holds them:
+// joined by single spaces, empty when there are none. It returns an error
+// wrapping authkit.ErrInvalidInput for a method that would not read back
+// as itself, or that not every engine stores: one that is empty or not
+// valid UTF-8, or holds white space or NUL.
+func joinAuthMethods(methods []string) (string, error) {
+	for _, m := range methods {
+		if m == "" || !utf8.ValidString(m) || strings.ContainsFunc(m, func(r rune) bool { return r == 0 || unicode.IsSpace(r) }) {
+			return "", fmt.Errorf("%w: auth method %q is empty, not UTF-8, or holds white space or NUL", authkit.ErrInvalidInput, m)
+		}
+	}
+	return strings.Join(methods, " "), nil
+}
+
+// splitAuthMethods reads the column auth_methods: nil when it is empty.
+func splitAuthMethods(column string) []string {
+	methods := strings.Fields(column)
+	if len(methods) == 0 {
+		return nil
+	}
+	return methods
 }
 
 // emailKey is the form under which emails are unique and looked up. It is
@@ -401,10 +428,20 @@ func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int6
 
 // CreateSession inserts sess. It returns authkit.ErrAlreadyExists if a
 // session with the same ID exists.
+//
+// AuthMethods are stored joined by spaces, so each method must be a
+// non-empty token: CreateSession returns an error wrapping
+// authkit.ErrInvalidInput, and stores nothing, for a method that is empty
+// or not valid UTF-8, or that holds white space or NUL. The RFC 8176 values
+// never do. A zero AuthTime is stored as such and comes back zero.
 func (s *Store) CreateSession(ctx context.Context, sess authkit.Session) error {
-	_, err := s.exec(ctx, s.q.createSession, sess.ID, sess.UserID, sess.RefreshHash, sess.PreviousHash,
+	methods, err := joinAuthMethods(sess.AuthMethods)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create session: %w", err)
+	}
+	_, err = s.exec(ctx, s.q.createSession, sess.ID, sess.UserID, sess.RefreshHash, sess.PreviousHash,
 		s.d.nullTimeArg(sess.RotatedAt), s.d.timeArg(sess.CreatedAt), s.d.timeArg(sess.LastUsedAt),
-		s.d.timeArg(sess.ExpiresAt), sess.UserAgent, sess.ClientAddr)
+		s.d.timeArg(sess.ExpiresAt), sess.UserAgent, sess.ClientAddr, methods, s.d.timeArg(sess.AuthTime))
 	if err != nil {
 		return s.wrapInsert("create session", err)
 	}
@@ -447,9 +484,10 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]authkit.Sess
 // conditional UPDATE (… AND refresh_hash = oldHash): oldHash becomes
 // PreviousHash, newHash becomes RefreshHash, RotatedAt and LastUsedAt are
 // set to now and ExpiresAt to expires, and the session is returned as it is
-// afterwards. It returns authkit.ErrNotFound if there is no such session and
-// authkit.ErrConflict, changing nothing, if the stored hash differs, so of
-// several concurrent rotations from one hash exactly one succeeds.
+// afterwards; AuthMethods and AuthTime stay as they are. It returns
+// authkit.ErrNotFound if there is no such session and authkit.ErrConflict,
+// changing nothing, if the stored hash differs, so of several concurrent
+// rotations from one hash exactly one succeeds.
 func (s *Store) RotateSession(ctx context.Context, id, oldHash, newHash string, now, expires time.Time) (authkit.Session, error) {
 	args := []any{oldHash, newHash, s.d.timeArg(now), s.d.timeArg(now), s.d.timeArg(expires), id, oldHash}
 	if s.d.returning {

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -142,11 +144,63 @@ func testConcurrency(t *testing.T, newStore func(t testing.TB) authkit.Store) {
 		if winner < 0 {
 			return
 		}
-		assert.Equal(t, hashes[winner], results[winner].RefreshHash, "RefreshHash returned to the winner")
+		// The winner's rotation, and nothing of the losers'; AuthMethods
+		// and AuthTime stay as the session began.
+		want := sess
+		want.PreviousHash, want.RefreshHash = sess.RefreshHash, hashes[winner]
+		want.RotatedAt, want.LastUsedAt, want.ExpiresAt = at, at, at.Add(time.Hour)
+		assertSession(t, want, results[winner], "RotateSession's result to the winner")
 		got, err := s.Session(ctx, sess.ID)
 		require.NoError(t, err, "Session")
-		assert.Equal(t, hashes[winner], got.RefreshHash, "RefreshHash after the race: the winner's")
-		assert.Equal(t, sess.RefreshHash, got.PreviousHash, "PreviousHash after the race")
+		assertSession(t, want, got, "Session after the race")
+	})
+
+	t.Run("RotateSessions", func(t *testing.T) {
+		// Sessions rotated at once, each by its own goroutine, each keep
+		// their own AuthMethods and AuthTime; each goroutine changes what it
+		// gets back, which must reach neither the store nor the others.
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		base := now().Add(-time.Hour)
+		sessions := make([]authkit.Session, racers)
+		for i := range sessions {
+			sessions[i] = newSession(u.ID, base.Add(time.Duration(i)*time.Second))
+			sessions[i].AuthMethods = []string{"pwd", "otp" + strconv.Itoa(i)}
+			sessions[i].AuthTime = base.Add(-time.Duration(i) * time.Minute)
+			require.NoError(t, s.CreateSession(ctx, sessions[i]), "CreateSession")
+		}
+		const rounds = 3
+		at := now()
+		current := make([]string, racers)
+		errs := race(racers, func(i int) error {
+			want, hash := sessions[i], sessions[i].RefreshHash
+			for r := range rounds {
+				next := newHash()
+				got, err := s.RotateSession(ctx, want.ID, hash, next, at.Add(time.Duration(r)*time.Second), at.Add(time.Hour))
+				if err != nil {
+					return err
+				}
+				if !slices.Equal(want.AuthMethods, got.AuthMethods) || !want.AuthTime.Equal(got.AuthTime) {
+					return fmt.Errorf("rotation %d returned AuthMethods %q and AuthTime %v, want %q and %v",
+						r+1, got.AuthMethods, got.AuthTime, want.AuthMethods, want.AuthTime)
+				}
+				overwrite(got.AuthMethods)
+				hash = next
+			}
+			current[i] = hash
+			return nil
+		})
+		for i, err := range errs {
+			assert.NoError(t, err, "RotateSession of session %d, %d times", i, rounds)
+		}
+		got, err := s.UserSessions(ctx, u.ID)
+		require.NoError(t, err, "UserSessions")
+		require.Equal(t, sessionIDs(sessions), sessionIDs(got), "UserSessions after the race")
+		for i, sess := range got {
+			assert.Equal(t, current[i], sess.RefreshHash, "RefreshHash of session %d after the race", i)
+			assertMethods(t, sessions[i].AuthMethods, sess.AuthMethods, fmt.Sprintf("AuthMethods of session %d after the race", i))
+			assertTime(t, sessions[i].AuthTime, sess.AuthTime, fmt.Sprintf("AuthTime of session %d after the race", i))
+		}
 	})
 
 	t.Run("UpdateUserIfPasswordHash", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -66,18 +67,28 @@ func testCopies(t *testing.T, newStore func(t testing.TB) authkit.Store) {
 		sess := newSession(u.ID, now().Add(-time.Minute))
 		require.NoError(t, s.CreateSession(ctx, sess), "CreateSession")
 		want := sess
+		want.AuthMethods = slices.Clone(sess.AuthMethods)
 		sess.RefreshHash, sess.UserID = newHash(), newID()
+		// The store must not keep the caller's slice either.
+		overwrite(sess.AuthMethods)
+		sess.AuthTime = time.Time{}
 
 		got, err := s.Session(ctx, want.ID)
 		require.NoError(t, err, "Session")
 		assertSession(t, want, got, "Session after changing the created value")
 		got.RefreshHash = newHash()
+		overwrite(got.AuthMethods)
+
+		got, err = s.Session(ctx, want.ID)
+		require.NoError(t, err, "Session")
+		assertSession(t, want, got, "Session after changing the AuthMethods of a returned value")
 
 		list, err := s.UserSessions(ctx, u.ID)
 		require.NoError(t, err, "UserSessions")
 		require.Len(t, list, 1, "UserSessions")
 		assertSession(t, want, list[0], "UserSessions after changing a returned value")
 		list[0].RefreshHash, list[0].ExpiresAt = newHash(), time.Time{}
+		overwrite(list[0].AuthMethods)
 
 		list, err = s.UserSessions(ctx, u.ID)
 		require.NoError(t, err, "UserSessions")
@@ -88,10 +99,18 @@ func testCopies(t *testing.T, newStore func(t testing.TB) authkit.Store) {
 		got, err = s.RotateSession(ctx, want.ID, want.RefreshHash, h, at, at.Add(time.Hour))
 		require.NoError(t, err, "RotateSession")
 		got.RefreshHash = newHash()
+		overwrite(got.AuthMethods)
 		want.PreviousHash, want.RefreshHash = want.RefreshHash, h
 		want.RotatedAt, want.LastUsedAt, want.ExpiresAt = at, at, at.Add(time.Hour)
 		got, err = s.Session(ctx, want.ID)
 		require.NoError(t, err, "Session")
 		assertSession(t, want, got, "Session after changing returned values")
 	})
+}
+
+// overwrite replaces every element of methods, in place.
+func overwrite(methods []string) {
+	for i := range methods {
+		methods[i] = "changed"
+	}
 }

@@ -19,8 +19,8 @@
 // that returned values do not alias the store's memory, that a cancelled
 // context makes calls fail, and the atomicity promises under real
 // concurrency: 50 goroutines at once create the same email, consume one
-// token, rotate one session, swap one password hash and bump one token
-// version. A database-backed store should run it over a connection pool of
+// token, rotate one session, rotate a session each, swap one password hash
+// and bump one token version. A database-backed store should run it over a connection pool of
 // at least 8 connections so those races really happen in the database.
 //
 // The suite passes times the way the Authenticator does: UTC, truncated to

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -24,11 +25,38 @@ func testSessions(t *testing.T, newStore func(t testing.TB) authkit.Store) {
 		assertSession(t, sess, got, "Session")
 
 		bare := newSession(u.ID, now())
-		bare.UserAgent, bare.ClientAddr = "", ""
+		bare.UserAgent, bare.ClientAddr, bare.AuthMethods = "", "", nil
 		require.NoError(t, s.CreateSession(ctx, bare), "CreateSession without client details")
 		got, err = s.Session(ctx, bare.ID)
 		require.NoError(t, err, "Session")
 		assertSession(t, bare, got, "Session without client details")
+	})
+
+	t.Run("AuthMethods", func(t *testing.T) {
+		// Methods come back as given, in order and repeats included; none
+		// comes back as none, whether given as nil or empty.
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		base := now().Add(-time.Hour)
+		var want []authkit.Session
+		for i, methods := range [][]string{
+			nil, {}, {"pwd"}, {"pwd", "otp"}, {"otp", "pwd"}, {"pwd", "pwd"},
+			{"hwk", "user", "pop", "mfa"}, {"sms", "pwd", "face", "mfa", "otp"},
+		} {
+			sess := newSession(u.ID, base.Add(time.Duration(i)*time.Minute))
+			sess.AuthMethods = methods
+			require.NoError(t, s.CreateSession(ctx, sess), "CreateSession with AuthMethods %q", methods)
+			got, err := s.Session(ctx, sess.ID)
+			require.NoError(t, err, "Session")
+			assertSession(t, sess, got, fmt.Sprintf("Session with AuthMethods %q", methods))
+			want = append(want, sess)
+		}
+		got, err := s.UserSessions(ctx, u.ID)
+		require.NoError(t, err, "UserSessions")
+		require.Equal(t, sessionIDs(want), sessionIDs(got), "UserSessions")
+		for i := range want {
+			assertSession(t, want[i], got[i], fmt.Sprintf("UserSessions: the session with AuthMethods %q", want[i].AuthMethods))
+		}
 	})
 
 	t.Run("DuplicateID", func(t *testing.T) {
@@ -59,12 +87,20 @@ func testSessions(t *testing.T, newStore func(t testing.TB) authkit.Store) {
 		s, ctx := newStore(t), t.Context()
 		u, other := createUser(t, s), createUser(t, s)
 		base := now().Add(-time.Hour)
+		// Each session began another way, so that none can pass for
+		// another.
+		create := func(userID string, created time.Time, methods ...string) authkit.Session {
+			sess := newSession(userID, created)
+			sess.AuthMethods = methods
+			require.NoError(t, s.CreateSession(ctx, sess), "CreateSession")
+			return sess
+		}
 		// Created out of order: the store sorts by CreatedAt.
-		second := createSession(t, s, u.ID, base.Add(2*time.Minute))
-		createSession(t, s, other.ID, base.Add(time.Minute))
-		first := createSession(t, s, u.ID, base)
-		third := createSession(t, s, u.ID, base.Add(3*time.Minute))
-		createSession(t, s, other.ID, base.Add(-time.Minute))
+		second := create(u.ID, base.Add(2*time.Minute), "pwd")
+		create(other.ID, base.Add(time.Minute), "otp")
+		first := create(u.ID, base, "pwd", "otp")
+		third := create(u.ID, base.Add(3*time.Minute))
+		create(other.ID, base.Add(-time.Minute), "pwd", "mfa")
 
 		got, err := s.UserSessions(ctx, u.ID)
 		require.NoError(t, err, "UserSessions")
@@ -96,6 +132,7 @@ func testSessions(t *testing.T, newStore func(t testing.TB) authkit.Store) {
 		exp1 := at1.Add(7 * 24 * time.Hour)
 		got, err := s.RotateSession(ctx, sess.ID, sess.RefreshHash, h1, at1, exp1)
 		require.NoError(t, err, "RotateSession")
+		// AuthMethods and AuthTime stay as the session began.
 		want := sess
 		want.PreviousHash, want.RefreshHash = sess.RefreshHash, h1
 		want.RotatedAt, want.LastUsedAt, want.ExpiresAt = at1, at1, exp1

@@ -92,7 +92,8 @@ func newToken(userID string, purpose authkit.TokenPurpose, created time.Time) au
 }
 
 // newSession returns a never rotated session of the user, created and last
-// used at created and expiring 30 days later.
+// used at created and expiring 30 days later, begun by a password and a
+// one-time code checked two seconds before created.
 func newSession(userID string, created time.Time) authkit.Session {
 	return authkit.Session{
 		ID:          newID(),
@@ -103,6 +104,8 @@ func newSession(userID string, created time.Time) authkit.Session {
 		ExpiresAt:   created.Add(30 * 24 * time.Hour),
 		UserAgent:   "Mozilla/5.0 (X11; Linux x86_64) storetest/1.0 ✓",
 		ClientAddr:  "203.0.113.7",
+		AuthMethods: []string{"pwd", "otp"},
+		AuthTime:    created.Add(-2 * time.Second),
 	}
 }
 
@@ -162,16 +165,30 @@ func assertToken(t testing.TB, want, got authkit.OneTimeToken, call string) {
 	assert.Equal(t, want, got, call)
 }
 
-// assertSession checks that got equals want field by field, times by instant.
+// assertSession checks that got equals want field by field, times by
+// instant, and AuthMethods in order, nil and empty alike.
 func assertSession(t testing.TB, want, got authkit.Session, call string) {
 	t.Helper()
 	assertTime(t, want.RotatedAt, got.RotatedAt, call+": RotatedAt")
 	assertTime(t, want.CreatedAt, got.CreatedAt, call+": CreatedAt")
 	assertTime(t, want.LastUsedAt, got.LastUsedAt, call+": LastUsedAt")
 	assertTime(t, want.ExpiresAt, got.ExpiresAt, call+": ExpiresAt")
-	want.RotatedAt, want.CreatedAt, want.LastUsedAt, want.ExpiresAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	got.RotatedAt, got.CreatedAt, got.LastUsedAt, got.ExpiresAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	assertTime(t, want.AuthTime, got.AuthTime, call+": AuthTime")
+	assertMethods(t, want.AuthMethods, got.AuthMethods, call+": AuthMethods")
+	want.RotatedAt, want.CreatedAt, want.LastUsedAt, want.ExpiresAt, want.AuthTime = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	got.RotatedAt, got.CreatedAt, got.LastUsedAt, got.ExpiresAt, got.AuthTime = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	want.AuthMethods, got.AuthMethods = nil, nil
 	assert.Equal(t, want, got, call)
+}
+
+// assertMethods checks that got holds the methods of want in the same
+// order; nil and empty are alike.
+func assertMethods(t testing.TB, want, got []string, what string) bool {
+	t.Helper()
+	if len(want) == 0 {
+		return assert.Emptyf(t, got, "%s: want none", what)
+	}
+	return assert.Equalf(t, want, got, "%s: want them as given, in order", what)
 }
 
 // sessionIDs returns the ids of sessions, in order.

@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +47,9 @@ var mutants = map[string]struct {
 	"DeleteAnyonesSession":  {"Session/DeleteSessionOfAnotherUser", func(s authkit.Store) authkit.Store { return deleteAnyonesSession{s} }},
 	"LocalTimes":            {"User/RoundTrip", func(s authkit.Store) authkit.Store { return localTimes{s} }},
 	"IgnoresContext":        {"Context/Session", func(s authkit.Store) authkit.Store { return ignoresContext{s} }},
+	"AuthMethodsSorted":     {"Session/AuthMethods", func(s authkit.Store) authkit.Store { return authMethodsSorted{s} }},
+	"AuthMethodsShared":     {"Copies/Session", func(s authkit.Store) authkit.Store { return newAuthMethodsShared(s) }},
+	"RotateForgetsAuth":     {"Session/Rotate", func(s authkit.Store) authkit.Store { return rotateForgetsAuth{s} }},
 }
 
 // TestMutant runs the suite on the broken store named in the environment;
@@ -240,4 +245,51 @@ type ignoresContext struct{ authkit.Store }
 
 func (s ignoresContext) Session(ctx context.Context, id string) (authkit.Session, error) {
 	return s.Store.Session(context.WithoutCancel(ctx), id)
+}
+
+// authMethodsSorted returns a session's methods sorted rather than in the
+// order they were given.
+type authMethodsSorted struct{ authkit.Store }
+
+func (s authMethodsSorted) Session(ctx context.Context, id string) (authkit.Session, error) {
+	sess, err := s.Store.Session(ctx, id)
+	slices.Sort(sess.AuthMethods)
+	return sess, err
+}
+
+// authMethodsShared hands every caller of Session the same AuthMethods
+// slice for a session, the one it handed out first.
+type authMethodsShared struct {
+	authkit.Store
+	mu     *sync.Mutex
+	shared map[string][]string
+}
+
+func newAuthMethodsShared(s authkit.Store) authMethodsShared {
+	return authMethodsShared{Store: s, mu: new(sync.Mutex), shared: make(map[string][]string)}
+}
+
+func (s authMethodsShared) Session(ctx context.Context, id string) (authkit.Session, error) {
+	sess, err := s.Store.Session(ctx, id)
+	if err != nil {
+		return sess, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if methods, ok := s.shared[id]; ok {
+		sess.AuthMethods = methods
+	} else {
+		s.shared[id] = sess.AuthMethods
+	}
+	return sess, nil
+}
+
+// rotateForgetsAuth returns a rotated session without its AuthMethods and
+// AuthTime.
+type rotateForgetsAuth struct{ authkit.Store }
+
+func (s rotateForgetsAuth) RotateSession(ctx context.Context, id, oldHash, newHash string, now, expires time.Time) (authkit.Session, error) {
+	sess, err := s.Store.RotateSession(ctx, id, oldHash, newHash, now, expires)
+	sess.AuthMethods, sess.AuthTime = nil, time.Time{}
+	return sess, err
 }

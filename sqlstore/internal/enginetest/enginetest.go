@@ -65,7 +65,9 @@ func Run(t *testing.T, h Harness) {
 		})
 	})
 	t.Run("Migrate", func(t *testing.T) { testMigrate(t, h) })
+	t.Run("Upgrade", func(t *testing.T) { testUpgrade(t, h) })
 	t.Run("Times", func(t *testing.T) { testTimes(t, h) })
+	t.Run("AuthMethods", func(t *testing.T) { testAuthMethods(t, h) })
 	t.Run("Errors", func(t *testing.T) { testErrors(t, h) })
 	t.Run("UpdateUserUnchanged", func(t *testing.T) { testUpdateUserUnchanged(t, h) })
 	t.Run("Close", func(t *testing.T) { testClose(t, h) })
@@ -198,6 +200,13 @@ func testMigrate(t *testing.T, h Harness) {
 		assert.Equal(t, u.ID, got.ID, "the data is left alone")
 	})
 
+	t.Run("MigrateTo", func(t *testing.T) {
+		s, db := h.newStore(t)
+		assert.Error(t, s.MigrateTo(t.Context(), 0), "MigrateTo(0)")
+		require.NoError(t, s.MigrateTo(t.Context(), 1), "MigrateTo(1) of a database past it")
+		assert.Equal(t, wantVersions(latest), versions(t, db), "a database past the version is left as it is")
+	})
+
 	t.Run("Files", func(t *testing.T) {
 		fsys, err := h.Dialect.Engine.Migrations()
 		require.NoError(t, err, "Migrations")
@@ -255,6 +264,14 @@ func testTimes(t *testing.T, h Harness) {
 			require.NoError(t, err, "ConsumeToken")
 			assert.True(t, used.UsedAt.Equal(at), "UsedAt: got %v, want %v", used.UsedAt, at)
 			assert.Equal(t, time.UTC, used.UsedAt.Location(), "UsedAt location")
+
+			sess := testSession(u.ID, time.Now().UTC().Truncate(time.Microsecond))
+			sess.AuthTime = at.In(zone)
+			require.NoError(t, s.CreateSession(ctx, sess), "CreateSession")
+			gotSess, err := s.Session(ctx, sess.ID)
+			require.NoError(t, err, "Session")
+			assert.True(t, gotSess.AuthTime.Equal(at), "AuthTime: got %v, want %v", gotSess.AuthTime, at)
+			assert.Equal(t, time.UTC, gotSess.AuthTime.Location(), "AuthTime location")
 		}
 	}
 
@@ -266,6 +283,15 @@ func testTimes(t *testing.T, h Harness) {
 		require.NoError(t, err, "UserByID")
 		assert.True(t, got.CreatedAt.IsZero(), "CreatedAt: got %v, want the zero time", got.CreatedAt)
 		assert.True(t, got.UpdatedAt.IsZero(), "UpdatedAt: got %v, want the zero time", got.UpdatedAt)
+
+		// auth_time is NOT NULL: a zero AuthTime is stored as the zero time
+		// and comes back zero, not as NULL and not as the Unix epoch.
+		sess := testSession(u.ID, time.Now().UTC().Truncate(time.Microsecond))
+		sess.AuthTime = time.Time{}
+		require.NoError(t, s.CreateSession(ctx, sess), "CreateSession with a zero AuthTime")
+		gotSess, err := s.Session(ctx, sess.ID)
+		require.NoError(t, err, "Session")
+		assert.True(t, gotSess.AuthTime.IsZero(), "AuthTime: got %v, want the zero time", gotSess.AuthTime)
 	})
 }
 

@@ -250,7 +250,7 @@ func benchRequireUser(b *testing.B, h Harness) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	r := httptest.NewRequest(http.MethodGet, "/api/hello", nil)
-	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	r.Header.Set("Authorization", "Bearer "+tok.Tokens.AccessToken)
 	b.ReportAllocs()
 	for b.Loop() {
 		w := httptest.NewRecorder()
