@@ -44,7 +44,7 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, dst any) error 
 		return nil
 	}
 	if !isJSON(r.Header.Get("Content-Type")) {
-		return &requestError{problem{status: http.StatusUnsupportedMediaType, code: codeUnsupportedMediaType, detail: detailMediaType}}
+		return &problemError{problem{status: http.StatusUnsupportedMediaType, code: codeUnsupportedMediaType, detail: detailMediaType}}
 	}
 	if data[0] != '{' {
 		return badInput(detailNotAnObject, nil)
@@ -69,7 +69,7 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, dst any) error 
 
 // badInput is a 400 invalid_input about the request body.
 func badInput(detail string, fields map[string][]string) error {
-	return &requestError{problem{status: http.StatusBadRequest, code: codeInvalidInput, detail: detail, fields: fields}}
+	return &problemError{problem{status: http.StatusBadRequest, code: codeInvalidInput, detail: detail, fields: fields}}
 }
 
 // isJSON reports whether a Content-Type value is application/json, with no

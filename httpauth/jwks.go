@@ -25,21 +25,22 @@ const detailNoPublicKeys = "No public keys: access tokens are signed with a shar
 // services must then share the secret, or the issuer should move to an
 // asymmetric key.
 func (h *Handler) JWKS(w http.ResponseWriter, r *http.Request) {
-	set := h.auth.JWKS()
-	if len(set.Keys) == 0 {
-		writeProblem(w, problem{status: http.StatusNotFound, code: codeNotFound, detail: detailNoPublicKeys})
-		return
-	}
-	body, err := json.Marshal(set)
-	if err != nil {
-		h.fail(w, r, "JWKS", useNone, err)
-		return
-	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/jwk-set+json")
-	hdr.Set("Cache-Control", "public, max-age="+jwksMaxAge)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(append(body, '\n'))
+	serve(h, w, r, endpoint{name: "JWKS"}, func(_ *noBody, _ *principal) error {
+		set := h.auth.JWKS()
+		if len(set.Keys) == 0 {
+			return &problemError{problem{status: http.StatusNotFound, code: codeNotFound, detail: detailNoPublicKeys}}
+		}
+		body, err := json.Marshal(set)
+		if err != nil {
+			return err
+		}
+		hdr := w.Header()
+		hdr.Set("Content-Type", "application/jwk-set+json")
+		hdr.Set("Cache-Control", "public, max-age="+jwksMaxAge)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(append(body, '\n'))
+		return nil
+	})
 }
 
 // RequireToken returns middleware for a service that holds neither the

@@ -93,11 +93,12 @@ const (
 	useVerify
 )
 
-// requestError is a problem found in the request itself (its media type,
-// size or JSON) before any flow ran.
-type requestError struct{ p problem }
+// problemError is an error that is already worded as a problem: one found
+// in the request itself (its media type, size or JSON) before any flow
+// ran, or an answer an endpoint words on its own.
+type problemError struct{ p problem }
 
-func (e *requestError) Error() string { return "httpauth: bad request: " + e.p.code }
+func (e *problemError) Error() string { return "httpauth: " + e.p.code }
 
 // Bearer challenges (RFC 6750, section 3).
 const (
@@ -117,14 +118,14 @@ func badBearer(detail string) problem {
 // error it does not know, which becomes a 500 with a generic detail.
 func classify(err error, use tokenUse) (problem, bool) {
 	var (
-		reqErr  *requestError
+		worded  *problemError
 		invalid *authkit.ValidationError
 		tooBig  *http.MaxBytesError
 		limited *authkit.RateLimitError
 	)
 	switch {
-	case errors.As(err, &reqErr):
-		return reqErr.p, true
+	case errors.As(err, &worded):
+		return worded.p, true
 	case errors.Is(err, errNoCredentials):
 		return problem{status: http.StatusUnauthorized, code: codeUnauthorized, detail: detailNoCredentials, challenge: challengeBearer}, true
 	case errors.As(err, &limited):
