@@ -16,13 +16,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/testkit"
 )
 
 const pw = "securepass123"
 
 func TestNewRefusesBadConfig(t *testing.T) {
 	good := func() authkit.Config {
-		return authkit.Config{Store: newKit(t, nil).store, Mailer: newMailbox(), Secret: testSecret, BaseURL: "https://x.example", BcryptCost: 4}
+		return authkit.Config{Store: newKit(t, nil).store, Mailer: testkit.NewMailbox(), Secret: testSecret, BaseURL: "https://x.example", BcryptCost: 4}
 	}
 	cases := map[string]func(*authkit.Config){
 		"no store":            func(c *authkit.Config) { c.Store = nil },
@@ -222,13 +223,29 @@ func TestPasslibHashesVerifyAndAreRehashed(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestHashAboveTheMaximumCostIsRefused(t *testing.T) {
-	// A cost-31 hash would take days to check; it is refused, not computed.
-	const hostile = "$2a$31$EXRkfkdmXn2gzds2SSitu.MW9.gAVqa9eLS1//RYtYCmB1eLHg.9q"
-	start := time.Now()
-	ok, err := authkit.BcryptHasher{Cost: 12}.Verify(hostile, "abc")
+	// The bound is MaxCost: a hash one above it is refused, one at it is
+	// computed.
+	cost5, err := authkit.BcryptHasher{Cost: 5}.Hash("abc")
+	require.NoError(t, err)
+	ok, err := authkit.BcryptHasher{Cost: 4, MaxCost: 4}.Verify(cost5, "abc")
 	assert.False(t, ok)
-	assert.ErrorIs(t, err, authkit.ErrCorruptHash)
-	assert.Less(t, time.Since(start), time.Second)
+	assert.ErrorIs(t, err, authkit.ErrCorruptHash, "cost 5 above MaxCost 4")
+	ok, err = authkit.BcryptHasher{Cost: 4, MaxCost: 5}.Verify(cost5, "abc")
+	assert.NoError(t, err, "cost 5 at MaxCost 5")
+	assert.True(t, ok, "cost 5 at MaxCost 5")
+	ok, err = authkit.BcryptHasher{Cost: 4, MaxCost: 5}.Verify(cost5, "abd")
+	assert.NoError(t, err, "a computed mismatch is no error")
+	assert.False(t, ok)
+
+	// A cost-31 hash would take days to check; it is refused, not computed.
+	// The error is the proof: a computed comparison of a well-formed hash
+	// answers a mismatch with no error, so ErrCorruptHash can only come
+	// from the cost check made before comparing. Were the check gone, Verify
+	// would run for days, and Finish fail the test as hung long before.
+	const hostile = "$2a$31$EXRkfkdmXn2gzds2SSitu.MW9.gAVqa9eLS1//RYtYCmB1eLHg.9q"
+	testkit.Finish(t, "Verify of a cost-31 hash", func() { ok, err = authkit.BcryptHasher{Cost: 12}.Verify(hostile, "abc") })
+	assert.False(t, ok)
+	assert.ErrorIs(t, err, authkit.ErrCorruptHash, "cost 31 above the default maximum")
 }
 
 func TestOneTimeTokensAreRandomAndStoredHashed(t *testing.T) {
@@ -297,7 +314,7 @@ func TestResendVerificationSpendsOlderLinks(t *testing.T) {
 	k := newKit(t, nil)
 	_, first := k.register(t, "a@example.com", pw)
 	require.NoError(t, k.ResendVerification(t.Context(), "A@example.com", authkit.Client{}))
-	second := tokenOf(t, k.mail.next(t))
+	second := testkit.TokenOf(t, k.mail.Next(t))
 	_, err := k.VerifyEmail(t.Context(), first, authkit.Client{})
 	assert.ErrorIs(t, err, authkit.ErrInvalidToken, "the older link is spent")
 	_, err = k.VerifyEmail(t.Context(), second, authkit.Client{})
@@ -306,7 +323,8 @@ func TestResendVerificationSpendsOlderLinks(t *testing.T) {
 	// Verified accounts and unknown emails get no mail, and no error.
 	require.NoError(t, k.ResendVerification(t.Context(), "a@example.com", authkit.Client{}))
 	require.NoError(t, k.ResendVerification(t.Context(), "nobody@example.com", authkit.Client{}))
-	k.mail.none(t)
+	require.NoError(t, k.Close(t.Context()), "Close drains the mail queue")
+	k.mail.None(t)
 }
 
 func TestForgotAndResetPassword(t *testing.T) {
@@ -316,18 +334,18 @@ func TestForgotAndResetPassword(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, k.ForgotPassword(t.Context(), "R@EXAMPLE.COM", authkit.Client{}))
-	msg := k.mail.next(t)
+	msg := k.mail.Next(t)
 	assert.Equal(t, authkit.MessageResetPassword, msg.Kind)
 	assert.Equal(t, "r@example.com", msg.To)
 	assert.Contains(t, msg.Text, "https://app.example.com/reset-password?token=", "link built from BaseURL")
-	reset := tokenOf(t, msg)
+	reset := testkit.TokenOf(t, msg)
 
 	// A weak new password is refused without spending the token.
 	err = k.ResetPassword(t.Context(), reset, "short", authkit.Client{})
 	require.ErrorIs(t, err, authkit.ErrInvalidInput)
 
 	require.NoError(t, k.ResetPassword(t.Context(), reset, "brand-new-pass", authkit.Client{}))
-	assert.Equal(t, authkit.MessagePasswordChanged, k.mail.next(t).Kind, "a notice follows the reset")
+	assert.Equal(t, authkit.MessagePasswordChanged, k.mail.Next(t).Kind, "a notice follows the reset")
 
 	err = k.ResetPassword(t.Context(), reset, "brand-new-pass-2", authkit.Client{})
 	assert.ErrorIs(t, err, authkit.ErrInvalidToken, "single use")
@@ -353,9 +371,9 @@ func TestResetExpiresAfterOneHourAndNewRequestsSpendOlderOnes(t *testing.T) {
 	k := newKit(t, nil)
 	k.register(t, "r@example.com", pw)
 	require.NoError(t, k.ForgotPassword(t.Context(), "r@example.com", authkit.Client{}))
-	first := tokenOf(t, k.mail.next(t))
+	first := testkit.TokenOf(t, k.mail.Next(t))
 	require.NoError(t, k.ForgotPassword(t.Context(), "r@example.com", authkit.Client{}))
-	second := tokenOf(t, k.mail.next(t))
+	second := testkit.TokenOf(t, k.mail.Next(t))
 	assert.ErrorIs(t, k.ResetPassword(t.Context(), first, "brand-new-pass", authkit.Client{}), authkit.ErrInvalidToken, "a new request spends the older link")
 
 	k.clock.Advance(time.Hour + time.Second)
@@ -368,11 +386,11 @@ func TestForgotPasswordSaysNothingAboutTheAccount(t *testing.T) {
 	k := newKit(t, nil)
 	tok, _ := k.register(t, "known@example.com", pw)
 	require.NoError(t, k.ForgotPassword(t.Context(), "unknown@example.com", authkit.Client{}))
-	k.mail.none(t)
 	require.NoError(t, k.SetActive(t.Context(), tok.User.ID, false, authkit.Client{}))
 	require.NoError(t, k.ForgotPassword(t.Context(), "known@example.com", authkit.Client{}))
-	k.mail.none(t) // the seed mails active accounts only
 	assert.ErrorIs(t, k.ForgotPassword(t.Context(), "not an email", authkit.Client{}), authkit.ErrInvalidInput)
+	require.NoError(t, k.Close(t.Context()), "Close drains the mail queue")
+	k.mail.None(t) // none for the unknown email; the seed mails active accounts only
 }
 
 func TestChangePassword(t *testing.T) {
@@ -392,7 +410,7 @@ func TestChangePassword(t *testing.T) {
 
 	fresh, err := k.ChangePassword(t.Context(), authkit.PasswordChange{UserID: mine.User.ID, SessionID: mine.SessionID, CurrentPassword: pw, NewPassword: "another-pass-1"}, authkit.Client{})
 	require.NoError(t, err)
-	assert.Equal(t, authkit.MessagePasswordChanged, k.mail.next(t).Kind)
+	assert.Equal(t, authkit.MessagePasswordChanged, k.mail.Next(t).Kind)
 
 	_, err = k.VerifyAccessToken(t.Context(), fresh.AccessToken)
 	require.NoError(t, err)
@@ -465,27 +483,27 @@ func TestLoginRacingAResetKeepsNoSession(t *testing.T) {
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
-			h := &blockingHasher{BcryptHasher: authkit.BcryptHasher{Cost: 4}, release: make(chan struct{}), entered: make(chan struct{}, 1)}
+			h := newBlockingHasher(4)
 			k := newKit(t, func(c *authkit.Config) {
 				c.PasswordHasher = h
 				c.MaxConcurrentHashes = 4 // the blocked check holds one slot
 			})
 			tok, _ := k.register(t, "race@example.com", pw)
 			require.NoError(t, k.ForgotPassword(t.Context(), "race@example.com", authkit.Client{}))
-			reset := tokenOf(t, k.mail.next(t))
+			reset := testkit.TokenOf(t, k.mail.Next(t))
 
-			h.block.Store(true)
+			h.hold.Store(true)
 			done := make(chan error, 1)
 			go func() {
 				_, err := k.Login(t.Context(), "race@example.com", pw, authkit.Client{})
 				done <- err
 			}()
-			<-h.entered // Login is checking the password as it was
-			h.block.Store(false)
+			h.gate.Entered(t) // Login is checking the password as it was
+			h.hold.Store(false)
 			change(t, k, tok.User.ID, reset)
-			close(h.release)
+			h.gate.Open()
 
-			assert.ErrorIs(t, <-done, authkit.ErrInvalidCredentials, "Login racing a %s", name)
+			assert.ErrorIs(t, testkit.Receive(t, done, "Login"), authkit.ErrInvalidCredentials, "Login racing a %s", name)
 			list, err := k.store.UserSessions(t.Context(), tok.User.ID)
 			require.NoError(t, err)
 			assert.Empty(t, list, "no session outlives the %s", name)
@@ -497,14 +515,14 @@ func TestLoginRacingAResetKeepsNoSession(t *testing.T) {
 }
 
 func TestChangePasswordIssuesNoTokenForASessionEndedMeanwhile(t *testing.T) {
-	h := &blockingHasher{BcryptHasher: authkit.BcryptHasher{Cost: 4}, release: make(chan struct{}), entered: make(chan struct{}, 1)}
+	h := newBlockingHasher(4)
 	k := newKit(t, func(c *authkit.Config) {
 		c.PasswordHasher = h
 		c.MaxConcurrentHashes = 4
 	})
 	tok, _ := k.register(t, "cp@example.com", pw)
 
-	h.block.Store(true)
+	h.hold.Store(true)
 	type result struct {
 		t   authkit.Tokens
 		err error
@@ -514,12 +532,12 @@ func TestChangePasswordIssuesNoTokenForASessionEndedMeanwhile(t *testing.T) {
 		got, err := k.ChangePassword(t.Context(), authkit.PasswordChange{UserID: tok.User.ID, SessionID: tok.SessionID, CurrentPassword: pw, NewPassword: "another-pass-1"}, authkit.Client{})
 		done <- result{got, err}
 	}()
-	<-h.entered
-	h.block.Store(false)
+	h.gate.Entered(t)
+	h.hold.Store(false)
 	require.NoError(t, k.LogoutAll(t.Context(), tok.User.ID, authkit.Client{}))
-	close(h.release)
+	h.gate.Open()
 
-	r := <-done
+	r := testkit.Receive(t, done, "ChangePassword")
 	require.NoError(t, r.err, "the password is changed")
 	assert.Empty(t, r.t.AccessToken, "no access token for the session logout-all ended")
 	_, err := k.Login(t.Context(), "cp@example.com", "another-pass-1", authkit.Client{})
@@ -565,7 +583,7 @@ func TestRequireVerifiedEmailSignsNobodyInUntilVerified(t *testing.T) {
 	assert.False(t, reg.SignedIn, "Register signs nobody in")
 	tok := reg.Tokens
 	tok.User = reg.User
-	verify := tokenOf(t, k.mail.next(t))
+	verify := testkit.TokenOf(t, k.mail.Next(t))
 	assert.Empty(t, tok.AccessToken, "Register issues no access token")
 	assert.Empty(t, tok.RefreshToken, "Register issues no refresh token")
 	assert.Empty(t, tok.SessionID, "Register starts no session")
@@ -615,7 +633,7 @@ func TestDisplayNamesOfPeopleAreAccepted(t *testing.T) {
 }
 
 func TestARehashByAConcurrentLoginIsNoChangeOfPassword(t *testing.T) {
-	h := &blockingHasher{BcryptHasher: authkit.BcryptHasher{Cost: 5}, release: make(chan struct{}), entered: make(chan struct{}, 1)}
+	h := newBlockingHasher(5)
 	k := newKit(t, func(c *authkit.Config) {
 		c.PasswordHasher = h
 		c.MaxConcurrentHashes = 4
@@ -626,32 +644,32 @@ func TestARehashByAConcurrentLoginIsNoChangeOfPassword(t *testing.T) {
 	_, err = k.store.UpdateUser(t.Context(), tok.User.ID, authkit.UserUpdate{PasswordHash: &old, UpdatedAt: k.clock.Now()})
 	require.NoError(t, err)
 
-	h.block.Store(true)
+	h.hold.Store(true)
 	done := make(chan error, 1)
 	go func() {
 		_, err := k.Login(t.Context(), "re@example.com", pw, authkit.Client{})
 		done <- err
 	}()
-	<-h.entered
-	h.block.Store(false)
+	h.gate.Entered(t)
+	h.hold.Store(false)
 	_, err = k.Login(t.Context(), "re@example.com", pw, authkit.Client{})
 	require.NoError(t, err, "the second login")
 	u, err := k.User(t.Context(), tok.User.ID)
 	require.NoError(t, err)
 	require.NotEqual(t, old, u.PasswordHash, "the second login rehashed")
-	close(h.release)
-	assert.NoError(t, <-done, "the first login, whose hash was rehashed meanwhile")
+	h.gate.Open()
+	assert.NoError(t, testkit.Receive(t, done, "the first login"), "the first login, whose hash was rehashed meanwhile")
 }
 
 func TestMailFlowsNormalizeTheEmail(t *testing.T) {
 	k := newKit(t, nil)
 	k.register(t, "norm@example.com", pw)
 	require.NoError(t, k.ForgotPassword(t.Context(), "  NORM@Example.COM\t", authkit.Client{}))
-	msg := k.mail.next(t)
+	msg := k.mail.Next(t)
 	assert.Equal(t, authkit.MessageResetPassword, msg.Kind, "a padded, mixed-case email finds the account")
 	assert.Equal(t, "norm@example.com", msg.To)
 	require.NoError(t, k.ResendVerification(t.Context(), " Norm@EXAMPLE.com ", authkit.Client{}))
-	msg = k.mail.next(t)
+	msg = k.mail.Next(t)
 	assert.Equal(t, authkit.MessageVerifyEmail, msg.Kind)
 	assert.Equal(t, "norm@example.com", msg.To)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/testkit"
 )
 
 var algorithms = []string{authkit.AlgEdDSA, authkit.AlgES256, authkit.AlgRS256}
@@ -83,7 +84,7 @@ func TestWeakOrForeignKeysAreRefused(t *testing.T) {
 	require.NoError(t, err)
 	verifyOnly, err := authkit.NewVerificationKey("v", pub)
 	require.NoError(t, err)
-	_, err = authkit.New(authkit.Config{Store: newKit(t, nil).store, Mailer: newMailbox(), BaseURL: "https://x.example", SigningKey: verifyOnly})
+	_, err = authkit.New(authkit.Config{Store: newKit(t, nil).store, Mailer: testkit.NewMailbox(), BaseURL: "https://x.example", SigningKey: verifyOnly})
 	assert.ErrorIs(t, err, authkit.ErrConfig, "a public key cannot sign")
 }
 
@@ -290,7 +291,7 @@ func TestZeroOrNilKeysAreConfigErrors(t *testing.T) {
 	good, err := authkit.GenerateKey("good", authkit.AlgEdDSA)
 	require.NoError(t, err)
 	base := func() authkit.Config {
-		return authkit.Config{Store: newKit(t, nil).store, Mailer: newMailbox(), Secret: testSecret, BaseURL: "https://x.example", BcryptCost: 4}
+		return authkit.Config{Store: newKit(t, nil).store, Mailer: testkit.NewMailbox(), Secret: testSecret, BaseURL: "https://x.example", BcryptCost: 4}
 	}
 	cases := map[string]func(*authkit.Config){
 		"zero signing key":        func(c *authkit.Config) { c.SigningKey = &authkit.Key{} },
@@ -359,7 +360,10 @@ func TestVerifierFetchesWithoutBlockingOrBeingCancelled(t *testing.T) {
 	answer := sync.OnceFunc(func() { close(release) })
 	defer answer()
 
-	v, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: jwks.URL, Now: k.clock.Now})
+	// Neither the client nor FetchTimeout ends a fetch during the test, so
+	// a fetch that hangs at the issuer hangs until answer: a verification
+	// that waited for it would never return.
+	v, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: jwks.URL, Now: k.clock.Now, HTTPClient: jwks.Client(), FetchTimeout: time.Hour})
 	require.NoError(t, err)
 	k.clock.Advance(2 * time.Hour)
 	tok, _ := k.register(t, "nb@example.com", pw)
@@ -373,13 +377,8 @@ func TestVerifierFetchesWithoutBlockingOrBeingCancelled(t *testing.T) {
 		_, err := v.Verify(first, tok.AccessToken)
 		verified <- err
 	}()
-	select {
-	case err := <-verified:
-		require.NoError(t, err, "the keys at hand verify")
-	case <-time.After(5 * time.Second):
-		t.Fatal("Verify waited for a fetch of stale keys")
-	}
-	<-entered
+	require.NoError(t, testkit.Receive(t, verified, "Verify while a fetch of stale keys hangs"), "the keys at hand verify")
+	testkit.Receive(t, entered, "the fetch of stale keys")
 	cancel()
 	for range 10 {
 		_, err := v.Verify(t.Context(), tok.AccessToken)
@@ -395,7 +394,9 @@ func TestVerifierFetchesWithoutBlockingOrBeingCancelled(t *testing.T) {
 	require.NoError(t, err)
 	short, cancelShort := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancelShort()
-	_, err = v.Verify(short, fresh.AccessToken)
+	testkit.Finish(t, "Verify of a token of an unknown key while the fetch hangs", func() {
+		_, err = v.Verify(short, fresh.AccessToken)
+	})
 	assert.ErrorIs(t, err, authkit.ErrInvalidToken, "not yet known")
 
 	// The issuer answers: the fetch, whose starter is long gone, completes.
@@ -404,23 +405,29 @@ func TestVerifierFetchesWithoutBlockingOrBeingCancelled(t *testing.T) {
 	require.Eventually(t, func() bool {
 		_, err := v.Verify(t.Context(), fresh.AccessToken)
 		return err == nil
-	}, 5*time.Second, 10*time.Millisecond, "the detached fetch loaded the new key")
+	}, testkit.Timeout, 10*time.Millisecond, "the detached fetch loaded the new key")
 	assert.False(t, cancelled.Load(), "the fetch was not cancelled with the request that started it")
 	assert.EqualValues(t, 2, fetches.Load(), "one fetch at start, one for the stale keys")
 }
 
 func TestVerifierFetchTimesOut(t *testing.T) {
-	release := make(chan struct{})
+	// The issuer takes the request and never answers, not even when the
+	// client gives up: only the test lets it go, after NewVerifier returned.
+	hung := testkit.NewGate()
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
+		_ = hung.Wait(context.Background())
 	}))
 	defer hang.Close()
-	defer close(release)
-	start := time.Now()
-	_, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: hang.URL, FetchTimeout: 100 * time.Millisecond})
-	assert.Error(t, err, "an issuer that never answers")
-	assert.Less(t, time.Since(start), 3*time.Second, "the fetch gives up after FetchTimeout")
+	defer hung.Open()
+	// A client without a timeout of its own, so that FetchTimeout is the
+	// only thing that can end the fetch: without it NewVerifier would wait
+	// for the issuer forever.
+	var v *authkit.Verifier
+	var err error
+	testkit.Finish(t, "NewVerifier against an issuer that never answers", func() {
+		v, err = authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: hang.URL, HTTPClient: &http.Client{}, FetchTimeout: 100 * time.Millisecond})
+	})
+	// The gate opens only now, so the issuer answered nothing.
+	assert.Nil(t, v)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "the fetch gives up after FetchTimeout")
 }

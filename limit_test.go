@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/testkit"
 	"github.com/authkit/authkit/storetest"
 )
 
@@ -36,7 +37,7 @@ func TestLimitsAreValidated(t *testing.T) {
 		"no burst":    {LoginAddr: authkit.Limit{Every: time.Second}},
 		"no interval": {MailEmail: authkit.Limit{Burst: 3}},
 	} {
-		_, err := authkit.New(authkit.Config{Store: newKit(t, nil).store, Mailer: newMailbox(), Secret: testSecret, BaseURL: "https://x.example", Limits: lim})
+		_, err := authkit.New(authkit.Config{Store: newKit(t, nil).store, Mailer: testkit.NewMailbox(), Secret: testSecret, BaseURL: "https://x.example", Limits: lim})
 		assert.ErrorIs(t, err, authkit.ErrConfig, name)
 	}
 }
@@ -117,12 +118,13 @@ func TestMailBudgetPerEmailSendsNothingButSaysTheSame(t *testing.T) {
 	k.register(t, "m@example.com", pw)
 	for range 2 {
 		require.NoError(t, k.ForgotPassword(t.Context(), "m@example.com", authkit.Client{}))
-		k.mail.next(t)
+		assert.Equal(t, authkit.MessageResetPassword, k.mail.Next(t).Kind)
 	}
-	require.NoError(t, k.ForgotPassword(t.Context(), "m@example.com", authkit.Client{}), "the same answer")
-	k.mail.none(t)
 	require.NoError(t, k.ResendVerification(t.Context(), "m@example.com", authkit.Client{}), "another flow, another budget")
-	k.mail.next(t)
+	assert.Equal(t, authkit.MessageVerifyEmail, k.mail.Next(t).Kind)
+	require.NoError(t, k.ForgotPassword(t.Context(), "m@example.com", authkit.Client{}), "the same answer")
+	require.NoError(t, k.Close(t.Context()), "Close drains the mail queue")
+	k.mail.None(t)
 }
 
 func TestPerAddressLimits(t *testing.T) {
@@ -164,28 +166,31 @@ func TestPerAddressLimits(t *testing.T) {
 }
 
 func TestHashingIsBounded(t *testing.T) {
-	release := make(chan struct{})
-	slow := &blockingHasher{BcryptHasher: authkit.BcryptHasher{Cost: 4}, release: release, entered: make(chan struct{}, 1)}
+	slow := newBlockingHasher(4)
 	k := newKit(t, func(c *authkit.Config) {
 		c.PasswordHasher = slow
 		c.MaxConcurrentHashes = 1
 		c.MaxHashWait = 50 * time.Millisecond
 	})
-	slow.block.Store(false)
 	k.register(t, "h@example.com", pw)
-	slow.block.Store(true)
+	slow.hold.Store(true)
 	done := make(chan error, 1)
 	go func() {
 		_, err := k.Login(t.Context(), "h@example.com", pw, authkit.Client{})
 		done <- err
 	}()
-	<-slow.entered
-	start := time.Now()
-	_, err := k.Login(t.Context(), "h@example.com", pw, authkit.Client{})
+	slow.gate.Entered(t) // the first login holds the one slot until the gate opens
+	// The second login can only get the slot once the first lets go, which
+	// happens after this call: it returns because it gave up waiting, or
+	// it hangs (and Finish fails the test).
+	var err error
+	testkit.Finish(t, "a second login while the only hashing slot is held", func() {
+		_, err = k.Login(t.Context(), "h@example.com", pw, authkit.Client{})
+	})
 	assert.ErrorIs(t, err, authkit.ErrBusy, "a second hash waits no longer than MaxHashWait")
-	assert.Less(t, time.Since(start), time.Second)
-	close(release)
-	require.NoError(t, <-done)
+	assert.Equal(t, 1, slow.gate.Waiting(), "the first check was still under way when the second gave up")
+	slow.gate.Open()
+	require.NoError(t, testkit.Receive(t, done, "the first login"))
 }
 
 func TestConcurrentWrongLoginsGetNoMoreThanTheBudget(t *testing.T) {

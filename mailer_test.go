@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,11 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/testkit"
 )
 
 func TestMailIsRetriedWithBackoff(t *testing.T) {
 	var attempts atomic.Int32
-	box := newMailbox()
+	box := testkit.NewMailbox()
 	flaky := authkit.MailerFunc(func(ctx context.Context, m authkit.Message) error {
 		if attempts.Add(1) < 3 {
 			return errors.New("421 try again later")
@@ -28,7 +28,7 @@ func TestMailIsRetriedWithBackoff(t *testing.T) {
 	k := newKit(t, func(c *authkit.Config) { c.Mailer = flaky })
 	_, err := k.Register(t.Context(), authkit.Registration{Email: "retry@example.com", Password: pw}, authkit.Client{})
 	require.NoError(t, err)
-	assert.Equal(t, "retry@example.com", box.next(t).To)
+	assert.Equal(t, "retry@example.com", box.Next(t).To)
 	assert.EqualValues(t, 3, attempts.Load(), "delivered on the third attempt")
 }
 
@@ -41,7 +41,7 @@ func TestMailGivenUpIsReported(t *testing.T) {
 	k := newKit(t, func(c *authkit.Config) { c.Mailer = down; c.MailMaxAttempts = 3 })
 	_, err := k.Register(t.Context(), authkit.Registration{Email: "lost@example.com", Password: pw}, authkit.Client{})
 	require.NoError(t, err, "a failing mailer never fails the request")
-	require.Eventually(t, func() bool { _, ok := k.events.last(authkit.EventMailFailed); return ok }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { _, ok := k.events.last(authkit.EventMailFailed); return ok }, testkit.Timeout, 5*time.Millisecond)
 	ev, _ := k.events.last(authkit.EventMailFailed)
 	assert.Equal(t, authkit.MessageVerifyEmail, ev.Mail)
 	assert.Equal(t, "lost@example.com", ev.Recipient)
@@ -50,93 +50,127 @@ func TestMailGivenUpIsReported(t *testing.T) {
 }
 
 func TestCloseDrainsTheQueue(t *testing.T) {
-	var mu sync.Mutex
-	var sent []string
-	slow := authkit.MailerFunc(func(ctx context.Context, m authkit.Message) error {
-		time.Sleep(20 * time.Millisecond)
-		mu.Lock()
-		sent = append(sent, m.To)
-		mu.Unlock()
-		return nil
+	box := testkit.NewMailbox()
+	held := testkit.NewBlockingMailer(box)
+	k := newKit(t, func(c *authkit.Config) {
+		c.Mailer = held
+		c.MailWorkers = 1
+		c.Limits.MailAddr = authkit.Limit{Off: true}
+		c.Limits.MailEmail = authkit.Limit{Off: true}
 	})
-	k := newKit(t, func(c *authkit.Config) { c.Mailer = slow; c.MailWorkers = 1 })
 	for i := range 5 {
 		_, err := k.Register(t.Context(), authkit.Registration{Email: fmt.Sprintf("u%d@example.com", i), Password: pw}, authkit.Client{})
 		require.NoError(t, err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	require.NoError(t, k.Close(ctx))
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Len(t, sent, 5, "every queued message went out before Close returned")
+	held.Entered(t) // the first message holds the one worker; four wait behind it
+
+	closed := make(chan error, 1)
+	go func() { closed <- k.Close(t.Context()) }()
+	// Once Close has begun, the kit takes no more mail: a probe to an
+	// unknown address (which would send nothing anyway) is refused.
+	require.Eventually(t, func() bool {
+		assert.NoError(t, k.ForgotPassword(t.Context(), "probe@example.com", authkit.Client{}))
+		ev, ok := k.events.last(authkit.EventMailFailed)
+		return ok && ev.Reason == "closed"
+	}, testkit.Timeout, time.Millisecond, "Close stops taking mail")
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while the queue was held", err)
+	default:
+	}
+
+	held.Open()
+	require.NoError(t, testkit.Receive(t, closed, "Close"))
+	for i := range 5 {
+		assert.Equal(t, fmt.Sprintf("u%d@example.com", i), box.Next(t).To, "every queued message went out before Close returned, in order")
+	}
+	box.None(t)
 }
 
 func TestCloseGivesUpWhenItsContextEnds(t *testing.T) {
-	stuck := authkit.MailerFunc(func(ctx context.Context, m authkit.Message) error {
-		<-ctx.Done()
-		return ctx.Err()
-	})
+	box := testkit.NewMailbox()
+	stuck := testkit.NewBlockingMailer(box) // never opened
 	k := newKit(t, func(c *authkit.Config) { c.Mailer = stuck; c.MailWorkers = 1 })
 	for i := range 3 {
 		require.NoError(t, k.ForgotPassword(t.Context(), fmt.Sprintf("u%d@example.com", i), authkit.Client{}))
 	}
 	_, err := k.Register(t.Context(), authkit.Registration{Email: "known@example.com", Password: pw}, authkit.Client{})
 	require.NoError(t, err)
+	stuck.Entered(t) // the verification mail is held, and will never get through
+
+	// The worker cannot finish until Close gives up and aborts the send, so
+	// a Close that waited past its context would never return.
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	start := time.Now()
-	err = k.Close(ctx)
+	testkit.Finish(t, "Close with a context that ends", func() { err = k.Close(ctx) })
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Contains(t, err.Error(), "not delivered")
-	assert.Less(t, time.Since(start), 3*time.Second)
+	assert.ErrorContains(t, err, "not delivered")
+	assert.Zero(t, stuck.Waiting(), "the held send was aborted before Close returned")
+	box.None(t)
 }
 
 func TestFullQueueNeverBlocksARequest(t *testing.T) {
-	release := make(chan struct{})
-	blocked := authkit.MailerFunc(func(ctx context.Context, m authkit.Message) error {
-		select {
-		case <-release:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	})
+	blocked := testkit.NewBlockingMailer(nil)
 	k := newKit(t, func(c *authkit.Config) { c.Mailer = blocked; c.MailWorkers = 1; c.MailQueueSize = 1 })
-	defer close(release)
-	// The verification mail holds the one worker (or the one queue slot),
-	// however fast the machine.
+	defer blocked.Open()
 	_, err := k.Register(t.Context(), authkit.Registration{Email: "known@example.com", Password: pw}, authkit.Client{})
 	require.NoError(t, err)
-	start := time.Now()
-	for i := range 20 {
-		require.NoError(t, k.ForgotPassword(t.Context(), fmt.Sprintf("u%d@example.com", i), authkit.Client{}))
-	}
-	assert.Less(t, time.Since(start), time.Second)
+	blocked.Entered(t) // the verification mail holds the one worker until the test ends
+	// The first request fills the one queue slot; nothing leaves the queue
+	// while the worker is held, so a request that waited for room would
+	// never return.
+	testkit.Finish(t, "requests posting to a full mail queue", func() {
+		for i := range 20 {
+			if !assert.NoError(t, k.ForgotPassword(t.Context(), fmt.Sprintf("u%d@example.com", i), authkit.Client{})) {
+				return
+			}
+		}
+	})
+	assert.Equal(t, 1, blocked.Waiting(), "the worker was held throughout")
 	require.Eventually(t, func() bool {
-		ev, ok := k.events.last(authkit.EventMailFailed)
-		return ok && ev.Reason == "queue_full"
-	}, 5*time.Second, 5*time.Millisecond)
+		k.events.mu.Lock()
+		defer k.events.mu.Unlock()
+		full := 0
+		for _, ev := range k.events.list {
+			if ev.Type == authkit.EventMailFailed && ev.Reason == "queue_full" {
+				full++
+			}
+		}
+		return full == 19
+	}, testkit.Timeout, time.Millisecond, "every request after the first finds the queue full")
 }
 
 func TestSlowMailDoesNotTellWhoHasAnAccount(t *testing.T) {
-	box := newMailbox()
-	slow := authkit.MailerFunc(func(ctx context.Context, m authkit.Message) error {
-		time.Sleep(300 * time.Millisecond)
-		return box.Send(ctx, m)
-	})
-	k := newKit(t, func(c *authkit.Config) { c.Mailer = slow })
+	box := testkit.NewMailbox()
+	slow := testkit.NewBlockingMailer(box)
+	k := newKit(t, func(c *authkit.Config) { c.Mailer = slow; c.MailWorkers = 4 })
+	defer slow.Open()
 	_, err := k.Register(t.Context(), authkit.Registration{Email: "known@example.com", Password: pw}, authkit.Client{})
 	require.NoError(t, err)
-	box.next(t)
+	slow.Entered(t) // the verification mail is held
+	// No mail gets through until the gate opens after these calls, so a
+	// call that waited for its mail would never return.
 	for _, email := range []string{"known@example.com", "unknown@example.com"} {
-		start := time.Now()
-		require.NoError(t, k.ForgotPassword(t.Context(), email, authkit.Client{}))
-		require.NoError(t, k.ResendVerification(t.Context(), email, authkit.Client{}))
-		assert.Less(t, time.Since(start), 100*time.Millisecond, "%s answered off the mail path", email)
+		testkit.Finish(t, "ForgotPassword and ResendVerification for "+email, func() {
+			assert.NoError(t, k.ForgotPassword(t.Context(), email, authkit.Client{}))
+			assert.NoError(t, k.ResendVerification(t.Context(), email, authkit.Client{}))
+		})
 	}
-	kinds := []authkit.MessageKind{box.next(t).Kind, box.next(t).Kind}
-	assert.ElementsMatch(t, []authkit.MessageKind{authkit.MessageResetPassword, authkit.MessageVerifyEmail}, kinds, "the known account still gets its mail")
+	// The known account's two messages reach the mailer, which still holds
+	// them: they were sent off the request path, after it answered.
+	slow.Entered(t)
+	slow.Entered(t)
+	assert.Equal(t, 3, slow.Waiting(), "every message held while the calls answered")
+	slow.Open()
+	require.NoError(t, k.Close(t.Context()), "Close drains the mail queue")
+	var kinds []authkit.MessageKind
+	for range 3 {
+		m := box.Next(t)
+		assert.Equal(t, "known@example.com", m.To)
+		kinds = append(kinds, m.Kind)
+	}
+	assert.ElementsMatch(t, []authkit.MessageKind{authkit.MessageVerifyEmail, authkit.MessageResetPassword, authkit.MessageVerifyEmail}, kinds, "the known account still gets its mail")
+	box.None(t)
 }
 
 func TestTemplatesCanBeReplaced(t *testing.T) {
@@ -151,7 +185,7 @@ func TestTemplatesCanBeReplaced(t *testing.T) {
 	})
 	_, err = k.Register(t.Context(), authkit.Registration{Email: "t@example.com", Password: pw, DisplayName: `<script>x</script>`}, authkit.Client{})
 	require.NoError(t, err)
-	m := k.mail.next(t)
+	m := k.mail.Next(t)
 	assert.Equal(t, "Welcome to Acme", m.Subject)
 	assert.True(t, strings.HasPrefix(m.Text, "Confirm: https://app.example.com/verify-email?token="), m.Text)
 	assert.True(t, strings.HasSuffix(m.Text, "(24 hours)"), m.Text)
@@ -159,7 +193,7 @@ func TestTemplatesCanBeReplaced(t *testing.T) {
 	assert.NotContains(t, m.HTML, "<script>")
 
 	require.NoError(t, k.ForgotPassword(t.Context(), "t@example.com", authkit.Client{}))
-	m = k.mail.next(t)
+	m = k.mail.Next(t)
 	assert.Equal(t, "Reset your Acme password", m.Subject, "other messages keep the defaults")
 	assert.Contains(t, m.HTML, "1 hour")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/testkit"
 )
 
 // TestNoSecretReachesEventsLogsOrErrors runs every flow, collects every
@@ -51,13 +52,13 @@ func TestNoSecretReachesEventsLogsOrErrors(t *testing.T) {
 	keep(err)
 	keep(k.ResendVerification(t.Context(), "s@example.com", c))
 	keep(k.ForgotPassword(t.Context(), "s@example.com", c))
-	m := k.mail.next(t)
-	reset := tokenOf(t, m)
+	m := k.mail.Next(t)
+	reset := testkit.TokenOf(t, m)
 	secrets = append(secrets, reset, m.Text[strings.Index(m.Text, "https://"):strings.Index(m.Text, reset)+len(reset)])
 	keep(k.ResetPassword(t.Context(), reset+"x", p2, c))
 	keep(k.ResetPassword(t.Context(), reset, p2, c))
 	keep(k.ResetPassword(t.Context(), reset, p2, c))
-	k.mail.next(t)
+	k.mail.Next(t)
 	again, err := k.Login(t.Context(), "s@example.com", p2, c)
 	require.NoError(t, err)
 	_, err = k.ChangePassword(t.Context(), authkit.PasswordChange{UserID: again.User.ID, SessionID: again.SessionID, CurrentPassword: "wrong-Pa55word", NewPassword: p3}, c)
@@ -74,7 +75,7 @@ func TestNoSecretReachesEventsLogsOrErrors(t *testing.T) {
 	secrets = append(secrets, u.PasswordHash, testSecret2())
 	require.NoError(t, k.Close(t.Context()))
 
-	haystack := k.logText() + fmt.Sprintf("%+v", k.events.list)
+	haystack := k.log.String() + fmt.Sprintf("%+v", k.events.list)
 	for _, err := range errs {
 		haystack += err.Error()
 	}

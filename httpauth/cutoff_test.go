@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/testkit"
 )
 
 // TestResetCutsOffTokensAndSessions checks that a password reset refuses
@@ -19,7 +20,7 @@ func TestResetCutsOffTokensAndSessions(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.get("/me", first.AccessToken).status)
 
 	require.Equal(t, http.StatusOK, e.post("/forgot-password", map[string]string{"email": "ada@example.com"}).status)
-	token := tokenOf(t, e.mail.next(t, authkit.MessageResetPassword))
+	token := testkit.TokenOf(t, e.mail.Next(t, authkit.MessageResetPassword))
 	require.Equal(t, http.StatusOK, e.post("/reset-password", map[string]string{"token": token, "password": "new password"}).status)
 
 	for _, tk := range []tokens{first, second} {

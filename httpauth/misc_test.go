@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/httpauth"
+	"github.com/authkit/authkit/internal/testkit"
 	"github.com/authkit/authkit/memstore"
 )
 
@@ -150,46 +150,45 @@ func TestStoreFailureIsHidden(t *testing.T) {
 	assert.Equal(t, http.StatusOK, res.status)
 }
 
-// blockingHasher holds every Verify until released, to fill the hashing
+// blockingHasher holds every Verify at its gate, to fill the hashing
 // slots.
 type blockingHasher struct {
 	authkit.BcryptHasher
-	entered chan struct{}
-	release chan struct{}
-	once    sync.Once
+	gate *testkit.Gate
 }
 
 func (b *blockingHasher) Verify(hash, password string) (bool, error) {
-	b.once.Do(func() { close(b.entered) })
-	<-b.release
+	_ = b.gate.Wait(context.Background())
 	return b.BcryptHasher.Verify(hash, password)
 }
 
 // TestBusyIs503 checks that ErrBusy (all password-hashing slots taken
 // until the request gives up) is a 503 with Retry-After.
 func TestBusyIs503(t *testing.T) {
-	hasher := &blockingHasher{BcryptHasher: authkit.BcryptHasher{Cost: 4}, entered: make(chan struct{}), release: make(chan struct{})}
+	hasher := &blockingHasher{BcryptHasher: authkit.BcryptHasher{Cost: 4}, gate: testkit.NewGate()}
 	e := newEnv(t, withAuth(func(c *authkit.Config) { c.PasswordHasher = hasher; c.MaxConcurrentHashes = 1 }))
-	defer close(hasher.release)
+	defer hasher.gate.Open()
 
 	done := make(chan response, 1)
 	go func() {
 		done <- e.post("/login", map[string]string{"email": "ada@example.com", "password": "correct horse"})
 	}()
-	<-hasher.entered
+	hasher.gate.Entered(t) // the first login holds the one slot
 
+	// The slot is held until the gate opens, after this request: it is
+	// answered because its context ended, or it hangs.
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/login", strings.NewReader(`{"email": "bob@example.com", "password": "correct horse"}`))
 	r.Header.Set("Content-Type", "application/json")
 	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, r)
+	testkit.Finish(t, "a login while the only hashing slot is held", func() { e.h.ServeHTTP(w, r) })
 	res := response{status: w.Code, header: w.Header(), body: w.Body.Bytes()}
 	assertProblem(t, res, http.StatusServiceUnavailable, "unavailable")
 	assert.Equal(t, "1", res.header.Get("Retry-After"))
 
-	hasher.release <- struct{}{}
-	assertProblem(t, <-done, http.StatusUnauthorized, "invalid_credentials")
+	hasher.gate.Open()
+	assertProblem(t, testkit.Receive(t, done, "the first login"), http.StatusUnauthorized, "invalid_credentials")
 }
 
 // TestEndpointsAsMethods checks that a host routing on its own can use the

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/testkit"
 )
 
 // TestSeedCurlExamples replays the seed design's usage examples in order,
@@ -32,7 +33,7 @@ func TestSeedCurlExamples(t *testing.T) {
 	assert.NotEmpty(t, reg["refresh_token"])
 	assert.NotEmpty(t, reg["user_id"])
 	assert.EqualValues(t, 15*60, reg["expires_in"])
-	e.mail.next(t, authkit.MessageVerifyEmail)
+	e.mail.Next(t, authkit.MessageVerifyEmail)
 
 	// Login.
 	res = e.post("/login", `{"email": "user@example.com", "password": "securepass123"}`)
@@ -60,7 +61,7 @@ func TestSeedCurlExamples(t *testing.T) {
 	assert.Equal(t, map[string]any{"message": "If an account exists, a password reset link has been sent."}, res.json(t))
 
 	// Reset password with the mailed token.
-	token := tokenOf(t, e.mail.next(t, authkit.MessageResetPassword))
+	token := testkit.TokenOf(t, e.mail.Next(t, authkit.MessageResetPassword))
 	res = e.post("/reset-password", `{"token": "`+token+`", "password": "newpassword123"}`)
 	require.Equal(t, http.StatusOK, res.status, "POST /reset-password: %s", res.body)
 	assert.Equal(t, map[string]any{"message": "Password reset successfully."}, res.json(t))
@@ -171,7 +172,7 @@ func TestSeedPasswordResetExpires1h(t *testing.T) {
 	e.register("ada@example.com", "correct horse")
 
 	require.Equal(t, http.StatusOK, e.post("/forgot-password", map[string]string{"email": "ada@example.com"}).status)
-	token := tokenOf(t, e.mail.next(t, authkit.MessageResetPassword))
+	token := testkit.TokenOf(t, e.mail.Next(t, authkit.MessageResetPassword))
 	e.clock.Advance(time.Hour + time.Second)
 	m := assertProblem(t, e.post("/reset-password", map[string]string{"token": token, "password": "new password"}),
 		http.StatusBadRequest, "token_expired")
@@ -179,7 +180,7 @@ func TestSeedPasswordResetExpires1h(t *testing.T) {
 	e.login("ada@example.com", "correct horse")
 
 	require.Equal(t, http.StatusOK, e.post("/forgot-password", map[string]string{"email": "ada@example.com"}).status)
-	token = tokenOf(t, e.mail.next(t, authkit.MessageResetPassword))
+	token = testkit.TokenOf(t, e.mail.Next(t, authkit.MessageResetPassword))
 	e.clock.Advance(time.Hour - time.Minute)
 	res := e.post("/reset-password", map[string]string{"token": token, "password": "new password"})
 	require.Equal(t, http.StatusOK, res.status, "POST /reset-password: %s", res.body)
@@ -244,8 +245,9 @@ func TestSeedNoUserEnumeration(t *testing.T) {
 	assert.Equal(t, http.StatusOK, res.status)
 	assert.Equal(t, "If an account exists, a password reset link has been sent.", res.json(t)["message"])
 	// Only the known account got mail.
-	e.mail.next(t, authkit.MessageResetPassword)
-	e.mail.none(t, authkit.MessageResetPassword)
+	e.drain()
+	assert.Equal(t, "ada@example.com", e.mail.Next(t, authkit.MessageResetPassword).To)
+	e.mail.None(t, authkit.MessageResetPassword)
 }
 
 // Security Notes: "Passwords limited to 72 bytes (bcrypt requirement)".
@@ -273,7 +275,7 @@ func TestSeedPasswordLimit72Bytes(t *testing.T) {
 	assert.Equal(t, map[string]any{"new_password": []any{tooLong}}, m["fields"])
 
 	require.Equal(t, http.StatusOK, e.post("/forgot-password", map[string]string{"email": "ada@example.com"}).status)
-	token := tokenOf(t, e.mail.next(t, authkit.MessageResetPassword))
+	token := testkit.TokenOf(t, e.mail.Next(t, authkit.MessageResetPassword))
 	m = assertProblem(t, e.post("/reset-password", map[string]string{"token": token, "password": pw73}), http.StatusBadRequest, "invalid_input")
 	assert.Equal(t, map[string]any{"password": []any{tooLong}}, m["fields"])
 

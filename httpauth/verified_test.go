@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/testkit"
 )
 
 func TestRequireVerifiedEmailOverHTTP(t *testing.T) {
@@ -20,7 +21,7 @@ func TestRequireVerifiedEmailOverHTTP(t *testing.T) {
 	assert.NotEmpty(t, body["user_id"])
 	assert.NotContains(t, body, "access_token", "nobody is signed in before verifying")
 	assert.NotContains(t, body, "refresh_token")
-	token := tokenOf(t, e.mail.next(t, authkit.MessageVerifyEmail))
+	token := testkit.TokenOf(t, e.mail.Next(t, authkit.MessageVerifyEmail))
 
 	res = e.post("/login", map[string]string{"email": "new@example.com", "password": "wrong horse"})
 	assertProblem(t, res, http.StatusUnauthorized, "invalid_credentials")

@@ -23,6 +23,7 @@ import (
 
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/httpauth"
+	"github.com/authkit/authkit/internal/testkit"
 	"github.com/authkit/authkit/memstore"
 	"github.com/authkit/authkit/smtpmail"
 )
@@ -50,6 +51,7 @@ func TestEndToEndOverSMTP(t *testing.T) {
 	)
 
 	// Register: the verification mail arrives at the SMTP server.
+	posted := time.Now()
 	status, body := api.post(t, "/register", map[string]string{"email": email, "password": oldPass, "display_name": "Carol"})
 	require.Equal(t, http.StatusCreated, status, "POST /register: %v", body)
 	got := awaitMail(t, ts, 0)
@@ -57,7 +59,7 @@ func TestEndToEndOverSMTP(t *testing.T) {
 	assert.Equal(t, testUser, got.user, "authenticated SMTP user")
 	assert.Equal(t, "no-reply@example.com", got.from, "MAIL FROM")
 	assert.Equal(t, []string{email}, got.to, "RCPT TO")
-	verifyToken := checkLinkMail(t, got.data, email, "Verify your email for Authkit E2E", "/verify-email")
+	verifyToken := checkLinkMail(t, got.data, email, "Verify your email for Authkit E2E", "/verify-email", posted, time.Now())
 
 	// Verify through the API with the token from the link.
 	status, body = api.post(t, "/verify-email", map[string]string{"token": verifyToken})
@@ -80,12 +82,13 @@ func TestEndToEndOverSMTP(t *testing.T) {
 
 	// Forgot password: the reset mail arrives at the SMTP server.
 	sent := len(ts.received())
+	posted = time.Now()
 	status, body = api.post(t, "/forgot-password", map[string]string{"email": email})
 	require.Equal(t, http.StatusOK, status, "POST /forgot-password: %v", body)
 	got = awaitMail(t, ts, sent)
 	assert.True(t, got.tls, "reset mail went over TLS")
 	assert.Equal(t, []string{email}, got.to, "RCPT TO")
-	resetToken := checkLinkMail(t, got.data, email, "Reset your Authkit E2E password", "/reset-password")
+	resetToken := checkLinkMail(t, got.data, email, "Reset your Authkit E2E password", "/reset-password", posted, time.Now())
 
 	status, body = api.post(t, "/reset-password", map[string]string{"token": resetToken, "password": newPass})
 	require.Equal(t, http.StatusOK, status, "POST /reset-password: %v", body)
@@ -184,14 +187,15 @@ func awaitMail(t *testing.T, ts *testServer, skip int) received {
 		}
 		got = mails[skip]
 		return true
-	}, 10*time.Second, 5*time.Millisecond, "mail number %d arrives at the SMTP server", skip+1)
+	}, testkit.Timeout, 5*time.Millisecond, "mail number %d arrives at the SMTP server", skip+1)
 	return got
 }
 
 // checkLinkMail parses a mail as the SMTP server received it, checks its
 // headers and both parts, and returns the token of the link to path that
-// both parts carry.
-func checkLinkMail(t *testing.T, raw []byte, to, subject, path string) string {
+// both parts carry. The mail was written between sentAfter and sentBefore
+// by the real clock.
+func checkLinkMail(t *testing.T, raw []byte, to, subject, path string, sentAfter, sentBefore time.Time) string {
 	t.Helper()
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	require.NoError(t, err, "mail.ReadMessage")
@@ -209,7 +213,10 @@ func checkLinkMail(t *testing.T, raw []byte, to, subject, path string) string {
 	assert.Equal(t, subject, subj, "Subject")
 	date, err := h.Date()
 	require.NoError(t, err, "parse Date %q", h.Get("Date"))
-	assert.WithinDuration(t, time.Now(), date, time.Minute, "Date")
+	// Date is when the mail was written, to the second: no earlier than the
+	// request that caused it, no later than its arrival.
+	assert.False(t, date.Before(sentAfter.Truncate(time.Second)), "Date %s is before the request at %s", date, sentAfter)
+	assert.False(t, date.After(sentBefore), "Date %s is after the mail arrived at %s", date, sentBefore)
 	assert.Regexp(t, `^<[^<>@\s]+@[^<>@\s]+>$`, h.Get("Message-ID"), "Message-ID")
 	assert.Equal(t, "1.0", h.Get("MIME-Version"), "MIME-Version")
 	mediaType, params, err := mime.ParseMediaType(h.Get("Content-Type"))

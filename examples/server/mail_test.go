@@ -22,6 +22,8 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit/internal/testkit"
 )
 
 // smtpSink is an in-process SMTP server on a loopback port, plaintext
@@ -89,7 +91,7 @@ func (s *smtpSink) await(t *testing.T, rcpt, path string) (*url.URL, sunkMail) {
 			}
 		}
 		return false
-	}, 15*time.Second, 10*time.Millisecond, "a mail with a %s link reaches %s", path, rcpt)
+	}, testkit.Timeout, 10*time.Millisecond, "a mail with a %s link reaches %s", path, rcpt)
 	u, err := url.Parse(found)
 	require.NoError(t, err, "parse link %q", found)
 	return u, got

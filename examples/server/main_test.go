@@ -23,33 +23,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authkit/authkit/internal/testkit"
 	"github.com/authkit/authkit/sqlstore/mysql"
 	"github.com/authkit/authkit/sqlstore/postgres"
 )
 
-// logBuffer collects what the server logs; the development mailer logs the
-// mails, links included.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // server is one run of the reference server.
 type server struct {
 	base string
-	log  *logBuffer
+	log  *testkit.LogBuffer // the development mailer logs the mails, links included
 	stop func() error
 }
 
@@ -62,7 +44,7 @@ func start(t *testing.T, env map[string]string) *server {
 		env["AUTHKIT_SECRET"] = "an example secret of at least 32 bytes!"
 	}
 	getenv := func(name string) string { return env[name] }
-	log := &logBuffer{}
+	log := &testkit.LogBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan net.Addr, 1)
 	done := make(chan error, 1)
@@ -85,7 +67,7 @@ func start(t *testing.T, env map[string]string) *server {
 		s.base = "http://" + a.String()
 	case err := <-done:
 		t.Fatalf("server did not start: %v\n%s", err, log)
-	case <-time.After(30 * time.Second):
+	case <-time.After(testkit.Timeout):
 		t.Fatalf("server did not start in time\n%s", log)
 	}
 	return s
@@ -138,7 +120,7 @@ func exercise(t *testing.T, s *server, email string) {
 			token = m[1]
 		}
 		return m != nil
-	}, 10*time.Second, 10*time.Millisecond, "the verification mail is logged")
+	}, testkit.Timeout, 10*time.Millisecond, "the verification mail is logged")
 	status, body, _ = s.call(t, "POST", "/api/auth/verify-email", "", map[string]string{"token": token})
 	require.Equal(t, http.StatusOK, status, "verify: %v", body)
 	assert.Equal(t, "Email verified successfully.", body["message"])
