@@ -8,11 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/authkit/authkit/internal/testkit"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,7 +41,7 @@ func (h Harness) migrated(t testing.TB) func() *sql.DB {
 type instance struct {
 	auth  *authkit.Authenticator
 	srv   *httptest.Server
-	mail  chan authkit.Message
+	mail  *testkit.Mailbox
 	store *countingStore
 }
 
@@ -68,14 +69,11 @@ func newInstance(t testing.TB, h Harness, db *sql.DB, adjust func(*authkit.Confi
 	s, err := sqlstore.New(db, h.Dialect)
 	require.NoError(t, err, "sqlstore.New")
 	t.Cleanup(func() { _ = s.Close() })
-	in := &instance{mail: make(chan authkit.Message, 16), store: &countingStore{Store: s}}
+	in := &instance{mail: testkit.NewMailbox(), store: &countingStore{Store: s}}
 	cfg := authkit.Config{
-		Store:   in.store,
-		Limiter: s,
-		Mailer: authkit.MailerFunc(func(ctx context.Context, m authkit.Message) error {
-			in.mail <- m
-			return nil
-		}),
+		Store:      in.store,
+		Limiter:    s,
+		Mailer:     in.mail,
 		Secret:     secret,
 		BaseURL:    "https://app.example.com",
 		BcryptCost: 4,
@@ -125,30 +123,6 @@ func (in *instance) do(t testing.TB, req *http.Request) (int, map[string]any) {
 	return res.StatusCode, out
 }
 
-// nextMail returns the next message the instance sent.
-func (in *instance) nextMail(t testing.TB) authkit.Message {
-	t.Helper()
-	select {
-	case m := <-in.mail:
-		return m
-	case <-time.After(10 * time.Second):
-		t.Fatal("no mail")
-		return authkit.Message{}
-	}
-}
-
-// linkToken returns the token of the link in msg.
-func linkToken(t testing.TB, msg authkit.Message) string {
-	t.Helper()
-	for _, field := range strings.Fields(msg.Text) {
-		if u, err := url.Parse(field); err == nil && u.Query().Get("token") != "" {
-			return u.Query().Get("token")
-		}
-	}
-	t.Fatalf("no link in the %s mail", msg.Kind)
-	return ""
-}
-
 // login posts credentials and returns the status.
 func (in *instance) login(t testing.TB, email, password string) int {
 	t.Helper()
@@ -169,7 +143,7 @@ func testOneService(t *testing.T, h Harness) {
 	const email, oldPW, newPW = "shared@example.com", "the first password", "the second password"
 	status, body := a.post(t, "/register", map[string]string{"email": email, "password": oldPW})
 	require.Equal(t, http.StatusCreated, status, "register on A: %v", body)
-	a.nextMail(t) // verification
+	a.mail.Next(t) // verification
 	assert.Equal(t, http.StatusOK, b.login(t, strings.ToUpper(email), oldPW), "a user registered through A logs in through B")
 	status, _ = b.post(t, "/register", map[string]string{"email": " Shared@Example.com ", "password": oldPW})
 	assert.Equal(t, http.StatusBadRequest, status, "B sees the email as taken")
@@ -177,7 +151,7 @@ func testOneService(t *testing.T, h Harness) {
 	// A reset token mailed by A is spent through B.
 	status, _ = a.post(t, "/forgot-password", map[string]string{"email": email})
 	require.Equal(t, http.StatusOK, status)
-	token := linkToken(t, a.nextMail(t))
+	token := testkit.TokenOf(t, a.mail.Next(t))
 	status, body = b.post(t, "/reset-password", map[string]string{"token": token, "password": newPW})
 	require.Equal(t, http.StatusOK, status, "reset through B: %v", body)
 	assert.Equal(t, "Password reset successfully.", body["message"])
@@ -204,7 +178,7 @@ func testBrokenConnection(t *testing.T, h Harness) {
 	in := newInstance(t, h, db, nil)
 	status, _ := in.post(t, "/register", map[string]string{"email": "broken@example.com", "password": "a good password"})
 	require.Equal(t, http.StatusCreated, status)
-	in.nextMail(t)
+	in.mail.Next(t)
 
 	require.NoError(t, db.Close(), "break the connection")
 	for _, path := range []string{"/login", "/register", "/forgot-password"} {
