@@ -13,13 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authkit/authkit/internal/testkit"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/httpauth"
+	"github.com/authkit/authkit/internal/testkit"
 	"github.com/authkit/authkit/sqlstore"
 )
 
