@@ -1,0 +1,78 @@
+package authkit_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/testkit"
+)
+
+func TestForgotAndResetPassword(t *testing.T) {
+	k := newKit(t, nil)
+	tok, _ := k.register(t, "r@example.com", pw)
+	other, err := k.Login(t.Context(), "r@example.com", pw, authkit.Client{})
+	require.NoError(t, err)
+
+	require.NoError(t, k.ForgotPassword(t.Context(), "R@EXAMPLE.COM", authkit.Client{}))
+	msg := k.mail.Next(t)
+	assert.Equal(t, authkit.MessageResetPassword, msg.Kind)
+	assert.Equal(t, "r@example.com", msg.To)
+	assert.Contains(t, msg.Text, "https://app.example.com/reset-password?token=", "link built from BaseURL")
+	reset := testkit.TokenOf(t, msg)
+
+	// A weak new password is refused without spending the token.
+	err = k.ResetPassword(t.Context(), reset, "short", authkit.Client{})
+	require.ErrorIs(t, err, authkit.ErrInvalidInput)
+
+	require.NoError(t, k.ResetPassword(t.Context(), reset, "brand-new-pass", authkit.Client{}))
+	assert.Equal(t, authkit.MessagePasswordChanged, k.mail.Next(t).Kind, "a notice follows the reset")
+
+	err = k.ResetPassword(t.Context(), reset, "brand-new-pass-2", authkit.Client{})
+	assert.ErrorIs(t, err, authkit.ErrInvalidToken, "single use")
+
+	_, err = k.Login(t.Context(), "r@example.com", pw, authkit.Client{})
+	assert.ErrorIs(t, err, authkit.ErrInvalidCredentials, "old password")
+	_, err = k.Login(t.Context(), "r@example.com", "brand-new-pass", authkit.Client{})
+	assert.NoError(t, err, "new password")
+
+	u, _ := k.User(t.Context(), tok.User.ID)
+	assert.True(t, u.EmailVerified, "the reset mail proved the address")
+	for _, old := range []authkit.Tokens{tok, other} {
+		_, err := k.VerifyAccessToken(t.Context(), old.AccessToken)
+		require.NoError(t, err, "the signature is still good")
+		_, _, err = k.Authenticate(t.Context(), old.AccessToken)
+		assert.ErrorIs(t, err, authkit.ErrInvalidToken, "access tokens issued before the reset are cut off")
+		_, err = k.Refresh(t.Context(), old.RefreshToken, authkit.Client{})
+		assert.ErrorIs(t, err, authkit.ErrInvalidToken, "sessions from before the reset are ended")
+	}
+}
+
+func TestResetExpiresAfterOneHourAndNewRequestsSpendOlderOnes(t *testing.T) {
+	k := newKit(t, nil)
+	k.register(t, "r@example.com", pw)
+	require.NoError(t, k.ForgotPassword(t.Context(), "r@example.com", authkit.Client{}))
+	first := testkit.TokenOf(t, k.mail.Next(t))
+	require.NoError(t, k.ForgotPassword(t.Context(), "r@example.com", authkit.Client{}))
+	second := testkit.TokenOf(t, k.mail.Next(t))
+	assert.ErrorIs(t, k.ResetPassword(t.Context(), first, "brand-new-pass", authkit.Client{}), authkit.ErrInvalidToken, "a new request spends the older link")
+
+	k.clock.Advance(time.Hour + time.Second)
+	assert.ErrorIs(t, k.ResetPassword(t.Context(), second, "brand-new-pass", authkit.Client{}), authkit.ErrTokenExpired)
+	_, err := k.Login(t.Context(), "r@example.com", pw, authkit.Client{})
+	assert.NoError(t, err, "an expired reset changes nothing")
+}
+
+func TestForgotPasswordSaysNothingAboutTheAccount(t *testing.T) {
+	k := newKit(t, nil)
+	tok, _ := k.register(t, "known@example.com", pw)
+	require.NoError(t, k.ForgotPassword(t.Context(), "unknown@example.com", authkit.Client{}))
+	require.NoError(t, k.SetActive(t.Context(), tok.User.ID, false, authkit.Client{}))
+	require.NoError(t, k.ForgotPassword(t.Context(), "known@example.com", authkit.Client{}))
+	assert.ErrorIs(t, k.ForgotPassword(t.Context(), "not an email", authkit.Client{}), authkit.ErrInvalidInput)
+	require.NoError(t, k.Close(t.Context()), "Close drains the mail queue")
+	k.mail.None(t) // none for the unknown email; the seed mails active accounts only
+}
