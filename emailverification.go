@@ -14,18 +14,7 @@ import (
 // or not the account exists and whatever its state; the lookup happens off
 // the request path. Only malformed input is an error.
 func (a *Authenticator) ResendVerification(ctx context.Context, email string, c Client) error {
-	email = NormalizeEmail(email)
-	v := &ValidationError{}
-	checkEmail(v, "email", email)
-	if err := v.err(); err != nil {
-		return err
-	}
-	if send, err := a.mailBudget(ctx, c, limitResendEmail, email); !send {
-		return err
-	}
-	a.emit(ctx, c, Event{Type: EventVerificationRequested, Mail: MessageVerifyEmail})
-	a.queueLink(a.emailVerificationMail(), a.byEmail(email))
-	return nil
+	return a.requestLink(ctx, email, c, limitResendEmail, EventVerificationRequested, a.emailVerificationMail())
 }
 
 // VerifyEmail spends a verification token and marks the address verified.

@@ -208,6 +208,27 @@ func (a *Authenticator) queueLink(lm linkMail, find func(ctx context.Context) (U
 	}})
 }
 
+// requestLink answers a request to mail lm to an email address (forgot
+// password, resend verification) the same, at once, whether or not the
+// account exists: it checks the address, spends the client's and the
+// address's mail budgets (limit names the address's), reports ev and
+// queues the message, whose lookup happens off the request path. Only
+// malformed input and the client's spent budget are errors.
+func (a *Authenticator) requestLink(ctx context.Context, email string, c Client, limit string, ev EventType, lm linkMail) error {
+	email = NormalizeEmail(email)
+	v := &ValidationError{}
+	checkEmail(v, "email", email)
+	if err := v.err(); err != nil {
+		return err
+	}
+	if send, err := a.mailBudget(ctx, c, limit, email); !send {
+		return err
+	}
+	a.emit(ctx, c, Event{Type: ev, Mail: lm.kind})
+	a.queueLink(lm, a.byEmail(email))
+	return nil
+}
+
 // byID and byEmail are the finders queueLink takes.
 func (a *Authenticator) byID(id string) func(context.Context) (User, error) {
 	return func(ctx context.Context) (User, error) { return a.store.UserByID(ctx, id) }

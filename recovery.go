@@ -14,18 +14,7 @@ import (
 // the account exists; the lookup happens off the request path. Only
 // malformed input is an error.
 func (a *Authenticator) ForgotPassword(ctx context.Context, email string, c Client) error {
-	email = NormalizeEmail(email)
-	v := &ValidationError{}
-	checkEmail(v, "email", email)
-	if err := v.err(); err != nil {
-		return err
-	}
-	if send, err := a.mailBudget(ctx, c, limitForgotEmail, email); !send {
-		return err
-	}
-	a.emit(ctx, c, Event{Type: EventPasswordResetRequested, Mail: MessageResetPassword})
-	a.queueLink(a.resetMail(), a.byEmail(email))
-	return nil
+	return a.requestLink(ctx, email, c, limitForgotEmail, EventPasswordResetRequested, a.resetMail())
 }
 
 // ResetPassword spends a reset token and sets a new password. In one atomic
