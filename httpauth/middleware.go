@@ -13,10 +13,12 @@ import (
 type ctxKey struct{}
 
 // principal is what the middleware stores in the request context. user is
-// the zero User when only the token was verified (RequireToken).
+// the zero User when only the token was verified (RequireToken). by is the
+// Authenticator that vouched for it (nil for RequireToken).
 type principal struct {
 	user   authkit.User
 	claims *authkit.Claims
+	by     *authkit.Authenticator
 }
 
 // withLoadedUser returns the principal of ctx if its user was loaded from
@@ -24,6 +26,15 @@ type principal struct {
 func withLoadedUser(ctx context.Context) (*principal, bool) {
 	p, ok := ctx.Value(ctxKey{}).(*principal)
 	return p, ok && p.user.ID != ""
+}
+
+// vouched returns the principal of ctx if h's own Authenticator loaded it.
+// A principal another Handler put there (another Authenticator, with other
+// keys or another Store) counts for nothing here: h checks the request
+// itself.
+func (h *Handler) vouched(ctx context.Context) (*principal, bool) {
+	p, ok := withLoadedUser(ctx)
+	return p, ok && p.by == h.auth
 }
 
 // UserFrom returns the user that RequireUser or LoadUser loaded for the
@@ -66,8 +77,10 @@ func ClaimsFrom(ctx context.Context) (*authkit.Claims, bool) {
 //
 // The token is read from the Authorization header only, never from the
 // query string or a form, where it would leak into logs and Referer
-// headers. A request already authenticated by LoadUser further up the
-// chain is not checked twice.
+// headers. A request already authenticated further up the chain by
+// RequireUser or LoadUser of a Handler over the same Authenticator is not
+// checked twice; one that another Authenticator vouched for is checked
+// again, from its token.
 func (h *Handler) RequireUser(next http.Handler) http.Handler {
 	return h.authenticate("RequireUser", true, next)
 }
@@ -85,7 +98,7 @@ func (h *Handler) LoadUser(next http.Handler) http.Handler {
 // authenticate is RequireUser (required set) and LoadUser.
 func (h *Handler) authenticate(name string, required bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := withLoadedUser(r.Context()); ok {
+		if _, ok := h.vouched(r.Context()); ok {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -121,7 +134,7 @@ func bearerToken(r *http.Request) (string, bool) {
 // put in its context, or else the one its bearer token names, if the token
 // is good now. A request without a bearer token gets errNoCredentials.
 func (h *Handler) principal(r *http.Request) (*principal, error) {
-	if p, ok := withLoadedUser(r.Context()); ok {
+	if p, ok := h.vouched(r.Context()); ok {
 		return p, nil
 	}
 	token, ok := bearerToken(r)
@@ -135,5 +148,5 @@ func (h *Handler) principal(r *http.Request) (*principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &principal{user: u, claims: claims}, nil
+	return &principal{user: u, claims: claims, by: h.auth}, nil
 }
