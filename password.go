@@ -49,6 +49,12 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 		if errors.Is(err, ErrBusy) {
 			return Tokens{}, err
 		}
+		// An empty, corrupt or over-cost hash is refused before any work:
+		// spend the work of a wrong password, so that timing does not
+		// single such accounts out.
+		if _, err := a.verifyPassword(ctx, a.dummyHash, password); errors.Is(err, ErrBusy) {
+			return Tokens{}, err
+		}
 		a.cfg.Logger.ErrorContext(ctx, "authkit: login: unusable password hash", "user_id", u.ID, "error", err)
 		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "corrupt_hash"})
 		return Tokens{}, ErrInvalidCredentials

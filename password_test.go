@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/internal/testkit"
@@ -302,4 +303,55 @@ func (h *countingHasher) Hash(password string) (string, error) {
 	h.hashes++
 	h.mu.Unlock()
 	return h.BcryptHasher.Hash(password)
+}
+
+// workHasher records the cost of every bcrypt computation it makes: a
+// Verify that returns no error compared a password against a hash; one that
+// returns an error refused the hash before any work.
+type workHasher struct {
+	authkit.BcryptHasher
+	mu       sync.Mutex
+	computed []int
+}
+
+func (h *workHasher) Verify(hash, password string) (bool, error) {
+	ok, err := h.BcryptHasher.Verify(hash, password)
+	if err == nil {
+		cost, _ := bcrypt.Cost([]byte(hash))
+		h.mu.Lock()
+		h.computed = append(h.computed, cost)
+		h.mu.Unlock()
+	}
+	return ok, err
+}
+
+func TestAnUnusableStoredHashCostsTheSameAsAWrongPassword(t *testing.T) {
+	h := &workHasher{BcryptHasher: authkit.BcryptHasher{Cost: 5}}
+	k := newKit(t, func(c *authkit.Config) { c.PasswordHasher = h })
+	for _, c := range []struct{ name, hash string }{
+		{"a good hash and a wrong password", ""},
+		{"an empty hash", ""},
+		{"a corrupt hash", "$2a$05$this-is-not-a-bcrypt-hash"},
+		{"not bcrypt at all", "plaintext-password"},
+		{"an over-cost hash", "$2a$31$EXRkfkdmXn2gzds2SSitu.MW9.gAVqa9eLS1//RYtYCmB1eLHg.9q"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			email := strings.ReplaceAll(c.name, " ", "-") + "@example.com"
+			tok, _ := k.register(t, email, pw)
+			password := "wrong-password"
+			if c.name != "a good hash and a wrong password" {
+				_, err := k.store.UpdateUser(t.Context(), tok.User.ID, authkit.UserUpdate{PasswordHash: &c.hash, UpdatedAt: k.clock.Now()})
+				require.NoError(t, err)
+				password = pw
+			}
+			h.mu.Lock()
+			h.computed = nil
+			h.mu.Unlock()
+			_, err := k.Login(t.Context(), email, password, authkit.Client{})
+			require.ErrorIs(t, err, authkit.ErrInvalidCredentials)
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			assert.Equal(t, []int{5}, h.computed, "one bcrypt computation of the configured cost")
+		})
+	}
 }
