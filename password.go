@@ -102,8 +102,9 @@ type PasswordChange struct {
 
 // ChangePassword checks the current password and sets a new one. In one
 // atomic step it ends every other session of the user and cuts off every
-// access token issued before, including the caller's: when SessionID is
-// given and that session still stands, the returned Tokens hold a fresh
+// access token issued before, including the caller's; then it spends the
+// password reset links mailed before and mails a notice. When SessionID
+// is given and that session still stands, the returned Tokens hold a fresh
 // access token for it (and no refresh token: the session's stays valid).
 // A wrong current password is a *ValidationError with CodeWrongPassword on
 // "current_password".
@@ -157,6 +158,10 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c
 	}
 	if err != nil {
 		return Tokens{}, fmt.Errorf("authkit: change password: %w", err)
+	}
+	// A reset link mailed before the change would undo it: spend them.
+	if err := a.store.DeleteUserTokens(ctx, u.ID, PurposeResetPassword); err != nil {
+		a.cfg.Logger.WarnContext(ctx, "authkit: change password: spend reset links", "user_id", u.ID, "error", err)
 	}
 	a.emit(ctx, c, Event{Type: EventPasswordChange, UserID: u.ID, SessionID: pc.SessionID})
 	a.queueNotice(u)

@@ -20,6 +20,8 @@ import (
 type mailJob struct {
 	kind  MessageKind
 	build func(ctx context.Context) (m Message, ok bool, err error)
+	// notice marks a security notice, which a full queue never drops.
+	notice bool
 }
 
 // postOffice is the bounded queue and the workers that deliver mail.
@@ -29,6 +31,14 @@ type postOffice struct {
 
 	mu     sync.RWMutex
 	closed bool
+
+	// notices holds the security notices that found the queue full. They
+	// are never dropped for want of room: they are few (each follows a
+	// change that the user's password or a mailed link authorized), and a
+	// lost one would hide an account takeover from its owner. Workers send
+	// them before their next queued job.
+	noticeMu sync.Mutex
+	notices  []mailJob
 
 	workers sync.WaitGroup
 	ctx     context.Context // cancelled when Close gives up waiting
@@ -43,14 +53,17 @@ func newPostOffice(a *Authenticator) *postOffice {
 		p.workers.Go(func() {
 			for job := range p.jobs {
 				p.deliver(job)
+				p.deliverNotices()
 			}
+			p.deliverNotices()
 		})
 	}
 	return p
 }
 
-// post queues job without ever blocking. A full or closed queue drops the
-// job and reports it.
+// post queues job without ever blocking. A closed queue drops the job and
+// reports it; so does a full one, except for a notice, which waits beside
+// the queue.
 func (p *postOffice) post(job mailJob) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -61,7 +74,31 @@ func (p *postOffice) post(job mailJob) {
 	select {
 	case p.jobs <- job:
 	default:
+		if job.notice {
+			p.noticeMu.Lock()
+			p.notices = append(p.notices, job)
+			p.noticeMu.Unlock()
+			return
+		}
 		p.fail(job.kind, "", "queue_full")
+	}
+}
+
+// deliverNotices delivers the notices that found the queue full. A notice
+// waits there only while the queue is full, so some worker always has a
+// queued job to finish and then comes here.
+func (p *postOffice) deliverNotices() {
+	for {
+		p.noticeMu.Lock()
+		if len(p.notices) == 0 {
+			p.noticeMu.Unlock()
+			return
+		}
+		job := p.notices[0]
+		p.notices[0] = mailJob{}
+		p.notices = p.notices[1:]
+		p.noticeMu.Unlock()
+		p.deliver(job)
 	}
 }
 
@@ -259,7 +296,7 @@ func humanDuration(d time.Duration) string {
 
 // queueNotice queues the password-changed notice to u.
 func (a *Authenticator) queueNotice(u User) {
-	a.mail.post(mailJob{kind: MessagePasswordChanged, build: func(context.Context) (Message, bool, error) {
+	a.mail.post(mailJob{kind: MessagePasswordChanged, notice: true, build: func(context.Context) (Message, bool, error) {
 		return a.templates.PasswordChanged.render(MessagePasswordChanged, a.mailData(u, "", 0))
 	}})
 }

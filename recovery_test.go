@@ -76,3 +76,19 @@ func TestForgotPasswordSaysNothingAboutTheAccount(t *testing.T) {
 	require.NoError(t, k.Close(t.Context()), "Close drains the mail queue")
 	k.mail.None(t) // none for the unknown email; the seed mails active accounts only
 }
+
+func TestAPasswordChangeSpendsOutstandingResetLinks(t *testing.T) {
+	// A reset link mailed before a change (by an attacker who asked for it,
+	// say, or by the owner who then remembered the password) must not undo
+	// the change later.
+	k := newKit(t, nil)
+	tok, _ := k.register(t, "spent@example.com", pw)
+	require.NoError(t, k.ForgotPassword(t.Context(), "spent@example.com", authkit.Client{}))
+	link := testkit.TokenOf(t, k.mail.Next(t, authkit.MessageResetPassword))
+
+	_, err := k.ChangePassword(t.Context(), authkit.PasswordChange{UserID: tok.User.ID, CurrentPassword: pw, NewPassword: "changed-pass-1"}, authkit.Client{})
+	require.NoError(t, err)
+	assert.ErrorIs(t, k.ResetPassword(t.Context(), link, "attacker-pass-1", authkit.Client{}), authkit.ErrInvalidToken, "the older link is spent")
+	_, err = k.Login(t.Context(), "spent@example.com", "changed-pass-1", authkit.Client{})
+	assert.NoError(t, err, "the changed password stands")
+}
