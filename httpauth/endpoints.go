@@ -80,6 +80,8 @@ type noBody struct{}
 // runs fn, which writes the answer. Any error on the way, fn's included,
 // is answered here, and only here, as a problem (Handler.fail).
 func serve[In any](h *Handler, w http.ResponseWriter, r *http.Request, e endpoint, fn func(in *In, p *principal) error) {
+	// No browser may take a JSON answer for a script or a page.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	err := func() error {
 		var p *principal
 		if e.bearer {

@@ -121,7 +121,8 @@ func (h *Handler) routes() *http.ServeMux {
 }
 
 // ServeHTTP routes r to the endpoint its method and path name. Every
-// response carries Cache-Control: no-store.
+// response carries Cache-Control: no-store and X-Content-Type-Options:
+// nosniff.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if !canonical(r.URL.Path) {

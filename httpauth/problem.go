@@ -208,6 +208,7 @@ func writeProblem(w http.ResponseWriter, p problem) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/problem+json")
 	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
 	if p.challenge != "" {
 		hdr.Set("WWW-Authenticate", p.challenge)
 	}

@@ -15,6 +15,9 @@
 //	AUTHKIT_SMTP_URL          smtp://user:pass@host:port (STARTTLS), smtps://… (implicit TLS);
 //	                          unset: emails are printed to the log
 //	AUTHKIT_MAIL_FROM         sender address (default "authkit@localhost")
+//	AUTHKIT_TRUSTED_PROXIES   comma-separated networks (CIDR) or addresses of the reverse
+//	                          proxies in front; only from them are X-Forwarded-For and
+//	                          X-Real-IP believed (default: none, the peer is the client)
 //
 // It mounts the API at /api/auth/, serves a protected GET /api/hello, and
 // the pages that email links open (/verify-email, /reset-password). It
@@ -25,12 +28,14 @@ import (
 	"context"
 	"crypto/rand"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -58,6 +63,7 @@ type settings struct {
 	secret                                        []byte
 	signingKey                                    *authkit.Key
 	verificationKeys                              []*authkit.Key
+	trustedProxies                                []netip.Prefix
 }
 
 func readSettings(getenv func(string) string, logger *slog.Logger) (settings, error) {
@@ -76,6 +82,9 @@ func readSettings(getenv func(string) string, logger *slog.Logger) (settings, er
 		secret:      []byte(getenv("AUTHKIT_SECRET")),
 	}
 	var err error
+	if s.trustedProxies, err = parsePrefixes(getenv("AUTHKIT_TRUSTED_PROXIES")); err != nil {
+		return s, fmt.Errorf("AUTHKIT_TRUSTED_PROXIES: %w", err)
+	}
 	if s.signingKey, err = readKey(getenv("AUTHKIT_SIGNING_KEY_FILE")); err != nil {
 		return s, err
 	}
@@ -109,6 +118,32 @@ func readSettings(getenv func(string) string, logger *slog.Logger) (settings, er
 	return s, nil
 }
 
+// parsePrefixes reads a comma-separated list of networks ("10.0.0.0/8")
+// and single addresses ("192.0.2.7", taken as a /32 or /128).
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if strings.Contains(item, "/") {
+			p, err := netip.ParsePrefix(item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
 // readKey reads a PEM key file; an empty name is no key.
 func readKey(name string) (*authkit.Key, error) {
 	if name == "" {
@@ -139,7 +174,11 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 	defer closeStore()
 
 	var mailer authkit.Mailer = authkit.LogMailer(logger)
-	if s.smtpURL != "" {
+	if s.smtpURL == "" {
+		logger.Warn("DEVELOPMENT MAILER: AUTHKIT_SMTP_URL is not set, so emails are not sent but printed to this log, " +
+			"with working verification and password reset links: anyone who reads this log can take over accounts. " +
+			"Never run like this in production.")
+	} else {
 		mc, err := smtpmail.ParseURL(s.smtpURL)
 		if err != nil {
 			return err
@@ -166,7 +205,7 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 	if err != nil {
 		return err
 	}
-	api, err := httpauth.New(httpauth.Config{Authenticator: auth, Logger: logger})
+	api, err := httpauth.New(httpauth.Config{Authenticator: auth, Logger: logger, TrustedProxies: s.trustedProxies})
 	if err != nil {
 		return err
 	}
@@ -213,6 +252,10 @@ func routes(api *httpauth.Handler) http.Handler {
 	mux.HandleFunc("GET /reset-password", page("reset-password.html"))
 	mux.HandleFunc("GET /pages/", func(w http.ResponseWriter, r *http.Request) {
 		securePage(w)
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
 		http.FileServerFS(pageFS).ServeHTTP(w, r)
 	})
 	return mux
@@ -221,9 +264,13 @@ func routes(api *httpauth.Handler) http.Handler {
 // hello is the sample handler behind RequireUser.
 func hello(w http.ResponseWriter, r *http.Request) {
 	u, _ := httpauth.UserFrom(r.Context())
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	fmt.Fprintf(w, "{\"message\":%q}\n", "Hello, "+u.DisplayName+"!")
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	_ = json.NewEncoder(w).Encode(struct {
+		Message string `json:"message"`
+	}{"Hello, " + u.DisplayName + "!"})
 }
 
 //go:embed pages

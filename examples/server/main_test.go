@@ -240,6 +240,7 @@ func TestServerRefusesBadSettings(t *testing.T) {
 		"plaintext SMTP":  {"AUTHKIT_SMTP_URL": "smtp://mail.example.com:25?tls=none"},
 		"bad link base":   {"AUTHKIT_BASE_URL": "ftp://example.com"},
 		"bad listen addr": {"AUTHKIT_ADDR": "127.0.0.1:99999"},
+		"bad proxy list":  {"AUTHKIT_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env["AUTHKIT_DATABASE_URL"] = cmp.Or(env["AUTHKIT_DATABASE_URL"], "sqlite:"+filepath.Join(t.TempDir(), "authkit.db"))

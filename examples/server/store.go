@@ -46,11 +46,40 @@ func openStore(ctx context.Context, databaseURL string) (*sqlstore.Store, func()
 	return store, func() { store.Close(); db.Close() }, nil
 }
 
-// redact hides the password of a database URL, for logs.
+// safeParams are the database URL parameters whose values redact shows.
+var safeParams = map[string]bool{
+	"sslmode": true, "parsetime": true, "tls": true, "loc": true, "charset": true,
+	"collation": true, "timeout": true, "connect_timeout": true, "_pragma": true,
+	"application_name": true, "search_path": true,
+}
+
+// redact returns a database URL fit for logs: the password of its user
+// info and the value of every query parameter not known to be harmless
+// (password, sslpassword, sslkey, …) are replaced by "xxxxx". A URL that
+// does not parse is not shown at all.
 func redact(databaseURL string) string {
 	u, err := url.Parse(databaseURL)
-	if err != nil || u.User == nil {
-		return databaseURL
+	if err != nil {
+		return "(unparseable database URL)"
 	}
-	return u.Redacted()
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	if u.RawQuery != "" {
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			return u.Scheme + ":(unparseable database URL)"
+		}
+		for k := range q {
+			if !safeParams[strings.ToLower(k)] {
+				for i := range q[k] {
+					q[k][i] = "xxxxx"
+				}
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
