@@ -64,7 +64,7 @@ func (a *Authenticator) VerifyAccessToken(_ context.Context, accessToken string)
 // session id, or a session that ended, idled out or is another user's, is
 // ErrInvalidToken; any other error is a Store failure.
 func (a *Authenticator) sessionStands(ctx context.Context, userID, sid string) error {
-	if sid == "" {
+	if !validID(sid) {
 		return ErrInvalidToken
 	}
 	s, err := a.store.Session(ctx, sid)

@@ -61,6 +61,18 @@ func (a *Authenticator) Close(ctx context.Context) error {
 	return a.mail.close(ctx)
 }
 
+// bookkeepingTimeout bounds the steps a flow finishes after its client
+// went away.
+const bookkeepingTimeout = 10 * time.Second
+
+// detach returns a context with ctx's values but not its cancellation,
+// bounded by bookkeepingTimeout, for the steps a flow must finish once it
+// has succeeded (giving back a failure budget, recording a session) even
+// when the client goes away meanwhile.
+func (a *Authenticator) detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), bookkeepingTimeout)
+}
+
 // now returns the current time as the kit stores it: UTC, to the microsecond.
 func (a *Authenticator) now() time.Time {
 	return a.cfg.Now().UTC().Truncate(time.Microsecond)

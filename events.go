@@ -2,7 +2,10 @@ package authkit
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // EventType names a security event. The names follow the OWASP Application
@@ -59,12 +62,49 @@ type Event struct {
 
 // Client describes who made a request, for events and sessions. The
 // httpauth package fills it from the HTTP request; callers of the flows
-// may leave it empty.
+// may leave it empty. Both fields are the client's to choose: the kit
+// cleans them (valid UTF-8, no control characters, bounded length) before
+// they reach a Session or an Event.
 type Client struct {
 	// Addr is the client's IP address.
 	Addr string
 	// UserAgent is the client's User-Agent header.
 	UserAgent string
+}
+
+// Bounds of the Client fields as the kit keeps them.
+const (
+	maxUserAgentBytes  = 512
+	maxClientAddrBytes = 64
+)
+
+// cleaned returns c fit to store and to report: each field valid UTF-8
+// (invalid bytes become U+FFFD), without control characters (NUL, line
+// breaks, …, which some databases refuse and some logs mistake for
+// structure), and cut to its bound without splitting a character.
+func (c Client) cleaned() Client {
+	return Client{Addr: cleanText(c.Addr, maxClientAddrBytes), UserAgent: cleanText(c.UserAgent, maxUserAgentBytes)}
+}
+
+// cleanText is the cleaning of cleaned, for one field of at most n bytes.
+func cleanText(s string, n int) string {
+	clean := func(s string) bool {
+		for _, r := range s {
+			if r == utf8.RuneError || unicode.IsControl(r) {
+				return false
+			}
+		}
+		return true
+	}
+	if !clean(s) {
+		s = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, strings.ToValidUTF8(s, "\uFFFD"))
+	}
+	return truncate(s, n)
 }
 
 // emit reports an event to Config.OnEvent with the time and client filled in.
@@ -73,6 +113,7 @@ func (a *Authenticator) emit(ctx context.Context, c Client, e Event) {
 		return
 	}
 	e.Time = a.now()
+	c = c.cleaned()
 	e.ClientAddr = c.Addr
 	e.UserAgent = c.UserAgent
 	a.cfg.OnEvent(ctx, e)

@@ -63,6 +63,11 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: "bad_password"})
 		return Tokens{}, ErrInvalidCredentials
 	}
+	// The password was right. What follows must not be cut short by a
+	// client that goes away: a budget not given back, or a session half
+	// recorded, would count against the owner.
+	ctx, cancel := a.detach(ctx)
+	defer cancel()
 	a.clearLoginFailures(ctx, email)
 	t, err := a.signIn(ctx, proof{user: u, methods: []string{MethodPassword}}, c)
 	if err != nil {

@@ -52,3 +52,27 @@ func newID() (string, error) {
 	hex.Encode(s[24:], b[10:])
 	return string(s[:]), nil
 }
+
+// validID reports whether s has the text form newID makes (lower-case hex
+// in the 8-4-4-4-12 layout), so that a value from a client that cannot name
+// a session (a NUL, invalid UTF-8, an SQL fragment, a megabyte) is refused
+// before the Store sees it.
+func validID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}

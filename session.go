@@ -30,7 +30,7 @@ func splitRefresh(token string) (sid, secret string, ok bool) {
 		return "", "", false
 	}
 	sid, secret, ok = strings.Cut(token, refreshSeparator)
-	return sid, secret, ok && sid != "" && secret != ""
+	return sid, secret, ok && validID(sid) && secret != ""
 }
 
 // accessFor signs an access token for u in session sid and records its
@@ -228,6 +228,9 @@ func (a *Authenticator) sessionLive(s Session, now time.Time) bool {
 // ErrNotFound if the user has no such session; another user's session is
 // never touched.
 func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string, c Client) error {
+	if !validID(sessionID) {
+		return fmt.Errorf("authkit: end session: %w", ErrNotFound)
+	}
 	if err := a.store.DeleteSession(ctx, userID, sessionID); err != nil {
 		return fmt.Errorf("authkit: end session: %w", err)
 	}

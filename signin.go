@@ -94,10 +94,11 @@ func (a *Authenticator) startSession(ctx context.Context, u User, methods []stri
 		return Tokens{}, err
 	}
 	now := a.now()
+	client := c.cleaned()
 	s := Session{
 		ID: sid, UserID: u.ID, RefreshHash: hashSecret(secret),
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: a.sessionExpiry(now, now),
-		UserAgent: truncate(c.UserAgent, 512), ClientAddr: truncate(c.Addr, 64),
+		UserAgent: client.UserAgent, ClientAddr: client.Addr,
 		AuthMethods: append([]string(nil), methods...), AuthTime: now,
 	}
 	if err := a.store.CreateSession(ctx, s); err != nil {

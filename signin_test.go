@@ -1,6 +1,7 @@
 package authkit_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -62,4 +63,43 @@ func TestRegisterSignsInThroughTheAccountChecks(t *testing.T) {
 	assert.Zero(t, reg.Tokens, "no tokens when not signed in")
 	_, ok = strict.events.last(authkit.EventLoginSuccess)
 	assert.False(t, ok, "no sign-in reported")
+}
+
+// goneStore cancels the request's context the moment a session is about to
+// be recorded, as a client that hangs up right after its password was
+// checked.
+type goneStore struct {
+	authkit.Store
+	hangUp context.CancelFunc
+}
+
+func (s *goneStore) CreateSession(ctx context.Context, sess authkit.Session) error {
+	s.hangUp()
+	return s.Store.CreateSession(ctx, sess)
+}
+
+func TestASignInFinishesItsBookkeepingWhenTheClientHangsUp(t *testing.T) {
+	var gone *goneStore
+	k := newKit(t, func(c *authkit.Config) {
+		gone = &goneStore{Store: c.Store, hangUp: func() {}}
+		c.Store = gone
+		c.Limits.LoginFailures = authkit.Limit{Burst: 2, Every: time.Hour}
+	})
+	k.register(t, "hangup@example.com", pw)
+	_, err := k.Login(t.Context(), "hangup@example.com", "wrong-password", authkit.Client{})
+	require.ErrorIs(t, err, authkit.ErrInvalidCredentials, "one unit of the budget of 2 spent")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	gone.hangUp = cancel
+	tok, err := k.Login(ctx, "hangup@example.com", pw, authkit.Client{})
+	require.NoError(t, err, "the session is recorded on a context of its own")
+	require.Error(t, ctx.Err(), "the client did hang up")
+	k.storedSession(t, tok.SessionID)
+
+	// The budget was given back: two more wrong guesses are allowed, not one.
+	gone.hangUp = func() {}
+	for i := range 2 {
+		_, err = k.Login(t.Context(), "hangup@example.com", "wrong-password", authkit.Client{})
+		assert.ErrorIs(t, err, authkit.ErrInvalidCredentials, "wrong guess %d after the budget was restored", i+1)
+	}
 }

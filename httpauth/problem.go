@@ -1,6 +1,7 @@
 package httpauth
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -188,18 +189,27 @@ func tokenProblem(use tokenUse, code string) problem {
 // fail answers err as a problem. Errors the table does not know are logged
 // with the endpoint's name and answered with a generic 500: their text never
 // reaches the client.
+//
+// A request whose client went away (its context was cancelled) and whose
+// flow failed for that reason is no internal error: it is logged at Debug
+// and answered 499, the status proxies use for a closed request, which no
+// client will read but access logs and metrics will.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, endpoint string, use tokenUse, err error) {
 	p, known := classify(err, use)
 	if !known {
-		level := slog.LevelError
-		if r.Context().Err() != nil {
-			// The client went away; the failure is likely its consequence.
-			level = slog.LevelWarn
+		if errors.Is(r.Context().Err(), context.Canceled) && errors.Is(err, context.Canceled) {
+			h.log.Log(r.Context(), slog.LevelDebug, "httpauth: client went away", "endpoint", endpoint, "method", r.Method)
+			w.WriteHeader(statusClientClosedRequest)
+			return
 		}
-		h.log.Log(r.Context(), level, "httpauth: request failed", "endpoint", endpoint, "method", r.Method, "error", err)
+		h.log.Log(r.Context(), slog.LevelError, "httpauth: request failed", "endpoint", endpoint, "method", r.Method, "error", err)
 	}
 	writeProblem(w, p)
 }
+
+// statusClientClosedRequest is the status of a request whose client went
+// away before its answer (nginx's 499).
+const statusClientClosedRequest = 499
 
 // writeProblem writes p as application/problem+json. Its "type" is always
 // "about:blank" and its "title" the status text: "code" is what names the

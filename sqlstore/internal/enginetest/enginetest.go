@@ -74,6 +74,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("OneService", func(t *testing.T) { testOneService(t, h) })
 	t.Run("BrokenConnection", func(t *testing.T) { testBrokenConnection(t, h) })
 	t.Run("QueriesPerRequest", func(t *testing.T) { testQueriesPerRequest(t, h) })
+	t.Run("HostileBytes", func(t *testing.T) { testHostileBytes(t, h) })
 }
 
 // latestVersion returns the highest migration version of the engine.
