@@ -67,3 +67,53 @@ func (a *Authenticator) spentOnVerified(ctx context.Context, hash string) bool {
 	u, err := a.store.UserByID(ctx, t.UserID)
 	return err == nil && u.EmailVerified
 }
+
+// DeclineRegistration answers "I did not sign up" from the owner of an
+// address that someone registered: perhaps an attacker, who chose the
+// password and hopes the owner will verify the account for them (account
+// pre-hijacking). The verification token mailed to the address is the
+// proof of the inbox. It spends the token and deletes the account, still
+// unverified, with its sessions and tokens, so that every access token and
+// session of whoever registered it stops working and the owner can
+// register the address as their own.
+//
+// It returns ErrInvalidToken or ErrTokenExpired for a bad token, and
+// ErrInvalidToken for an account that is verified already: that owner
+// declines nothing, and resets the password instead. An owner whose link
+// expired asks for a fresh one (ResendVerification).
+func (a *Authenticator) DeclineRegistration(ctx context.Context, token string, c Client) error {
+	if err := a.allow(ctx, c, limitTokenAddr, a.cfg.Limits.TokenAddr, c.Addr); err != nil {
+		return err
+	}
+	if token == "" || len(token) > 512 {
+		return ErrInvalidToken
+	}
+	now := a.now()
+	t, err := a.store.ConsumeToken(ctx, hashSecret(token), PurposeVerifyEmail, now)
+	if errors.Is(err, ErrNotFound) {
+		a.emit(ctx, c, Event{Type: EventTokenInvalid, Reason: "decline_registration"})
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return fmt.Errorf("authkit: decline registration: %w", err)
+	}
+	if now.After(t.ExpiresAt) {
+		a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: t.UserID, Reason: "expired"})
+		return ErrTokenExpired
+	}
+	u, err := a.store.UserByID(ctx, t.UserID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ErrInvalidToken
+	case err != nil:
+		return fmt.Errorf("authkit: decline registration: %w", err)
+	case u.EmailVerified:
+		a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: u.ID, Reason: "decline_verified"})
+		return ErrInvalidToken
+	}
+	if err := a.store.DeleteUser(ctx, u.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("authkit: decline registration: %w", err)
+	}
+	a.emit(ctx, c, Event{Type: EventUserDeleted, UserID: u.ID, Reason: "registration_declined"})
+	return nil
+}

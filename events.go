@@ -31,6 +31,7 @@ const (
 	EventLogoutAll              EventType = "session_ended_all"
 	EventUserDisabled           EventType = "user_disabled"
 	EventUserEnabled            EventType = "user_enabled"
+	EventUserDeleted            EventType = "user_deleted"
 	EventMailFailed             EventType = "sys_mail_failed"
 	EventRateLimited            EventType = "excess_rate_limit_exceeded"
 )

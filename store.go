@@ -142,6 +142,13 @@ type Store interface {
 	// or ErrNotFound.
 	UserByEmail(ctx context.Context, email string) (User, error)
 
+	// DeleteUser deletes the user with id and, in the same atomic step,
+	// every one-time token and session of theirs, so that nothing of the
+	// account is left to use. Its email is free again at once. It returns
+	// ErrNotFound if there is no such user; of several concurrent
+	// deletions of one user exactly one succeeds.
+	DeleteUser(ctx context.Context, id string) error
+
 	// UpdateUser applies upd to the user with id atomically and returns the
 	// user as it is afterwards. It returns ErrNotFound if there is no such
 	// user, and ErrConflict if upd.IfPasswordHash is set and does not match.

@@ -40,8 +40,8 @@ func newBaseline(secret []byte) *baseline {
 		secret: secret,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{"HS256"}),
-			jwt.WithIssuer(authkit.DefaultIssuer),
-			jwt.WithAudience(authkit.DefaultAudience),
+			jwt.WithIssuer("https://app.example.com"), // the bench setup's BaseURL, the default issuer
+			jwt.WithAudience("https://app.example.com"),
 			jwt.WithExpirationRequired(),
 			jwt.WithLeeway(authkit.DefaultLeeway),
 		),

@@ -16,9 +16,10 @@
 //
 // Routes: POST /register, /login, /refresh, /logout, /logout-all,
 // /change-password, /forgot-password, /reset-password, /verify-email,
-// /resend-verification; GET /me, /verify-email/{token}, /sessions,
-// /jwks.json; DELETE /sessions/{id}. Each is also an exported method of Handler with the
-// http.HandlerFunc signature, for hosts that route on their own (chi, say).
+// /resend-verification, /decline-registration; GET /me,
+// /verify-email/{token}, /sessions, /jwks.json; DELETE /sessions/{id}.
+// Each is also an exported method of Handler with the http.HandlerFunc
+// signature, for hosts that route on their own (chi, say).
 //
 // Requests carry JSON (Content-Type: application/json, at most 64 KiB by
 // default). Successful answers are JSON; errors are RFC 9457 problem details

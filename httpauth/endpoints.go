@@ -9,13 +9,14 @@ import (
 
 // Messages of successful responses, in the seed design's words.
 const (
-	msgResetSent        = "If an account exists, a password reset link has been sent."
-	msgPasswordReset    = "Password reset successfully."
-	msgPasswordChanged  = "Password changed successfully."
-	msgEmailVerified    = "Email verified successfully."
-	msgAlreadyVerified  = "Email already verified."
-	msgVerificationSent = "If an account exists and is not yet verified, a verification link has been sent."
-	msgVerifyToLogIn    = "Account created. Please verify your email before logging in."
+	msgResetSent            = "If an account exists, a password reset link has been sent."
+	msgPasswordReset        = "Password reset successfully."
+	msgPasswordChanged      = "Password changed successfully."
+	msgEmailVerified        = "Email verified successfully."
+	msgAlreadyVerified      = "Email already verified."
+	msgVerificationSent     = "If an account exists and is not yet verified, a verification link has been sent."
+	msgRegistrationDeclined = "The account was deleted. You can now register with this address."
+	msgVerifyToLogIn        = "Account created. Please verify your email before logging in."
 )
 
 // tokenResponse is the body of a successful register, login or refresh.
@@ -347,6 +348,25 @@ func (h *Handler) VerifyEmail(w http.ResponseWriter, r *http.Request) {
 			msg = msgAlreadyVerified
 		}
 		writeJSON(w, http.StatusOK, messageResponse{msg})
+		return nil
+	})
+}
+
+// DeclineRegistration serves POST /decline-registration: {token}, the
+// verification token of an account its address's owner did not create.
+// It deletes the account, still unverified, with its sessions, and answers
+// 200 {message}; the owner can then register the address. A bad token, or
+// the token of an account already verified, is a 400 invalid_token (or
+// token_expired).
+func (h *Handler) DeclineRegistration(w http.ResponseWriter, r *http.Request) {
+	serve(h, w, r, endpoint{name: "DeclineRegistration", use: useVerify}, func(in *verifyEmailRequest, _ *principal) error {
+		if err := required("token", in.Token); err != nil {
+			return err
+		}
+		if err := h.auth.DeclineRegistration(r.Context(), in.Token, h.client(r)); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, messageResponse{msgRegistrationDeclined})
 		return nil
 	})
 }

@@ -54,6 +54,7 @@ type Config struct {
 //	GET    /verify-email/{token} VerifyEmail
 //	POST   /verify-email         VerifyEmail
 //	POST   /resend-verification  ResendVerification
+//	POST   /decline-registration DeclineRegistration
 //	GET    /sessions             Sessions             (bearer)
 //	DELETE /sessions/{id}        EndSession           (bearer)
 //	GET    /jwks.json            JWKS
@@ -114,6 +115,7 @@ func (h *Handler) routes() *http.ServeMux {
 	mux.HandleFunc("GET /verify-email/{token}", h.VerifyEmail)
 	mux.HandleFunc("POST /verify-email", h.VerifyEmail)
 	mux.HandleFunc("POST /resend-verification", h.ResendVerification)
+	mux.HandleFunc("POST /decline-registration", h.DeclineRegistration)
 	mux.HandleFunc("GET /sessions", h.Sessions)
 	mux.HandleFunc("DELETE /sessions/{id}", h.EndSession)
 	mux.HandleFunc("GET /jwks.json", h.JWKS)

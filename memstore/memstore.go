@@ -55,6 +55,33 @@ func emailKey(email string) string {
 	return strings.ToLower(email)
 }
 
+// DeleteUser deletes the user with id and every token and session of
+// theirs at once. It returns authkit.ErrNotFound if there is no such user.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return authkit.ErrNotFound
+	}
+	delete(s.users, id)
+	delete(s.emails, emailKey(u.Email))
+	for hash, t := range s.tokens {
+		if t.UserID == id {
+			delete(s.tokens, hash)
+		}
+	}
+	for sid, sess := range s.sessions {
+		if sess.UserID == id {
+			delete(s.sessions, sid)
+		}
+	}
+	return nil
+}
+
 // CreateUser inserts u. It returns authkit.ErrAlreadyExists if a user with
 // the same ID, or with the same email ignoring case, exists. The email is
 // stored exactly as given.

@@ -14,6 +14,7 @@ const (
 // queries holds the statements bound for one engine.
 type queries struct {
 	createUser, userByID, userByEmail                string
+	deleteUser, deleteUserSessions, deleteAllTokens  string
 	updateUser, updateUserIf, userPasswordHash       string
 	endSessions                                      string
 	createToken, consumeToken, consumeTokenReturning string
@@ -43,12 +44,15 @@ func newQueries(d sqlDialect) queries {
 	return queries{
 		createUser: d.bind("INSERT INTO authkit_users (id, email, email_lower, display_name, password_hash, active, email_verified, token_version, created_at, updated_at)" +
 			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-		userByID:         d.bind("SELECT " + userColumns + " FROM authkit_users WHERE id = ?"),
-		userByEmail:      d.bind("SELECT " + userColumns + " FROM authkit_users WHERE email_lower = ?"),
-		updateUser:       d.bind(updateUser),
-		updateUserIf:     d.bind(updateUser + " AND password_hash = ?"),
-		userPasswordHash: d.bind("SELECT password_hash FROM authkit_users WHERE id = ?" + d.lockSuffix),
-		endSessions:      d.bind("DELETE FROM authkit_sessions WHERE user_id = ? AND id <> ?"),
+		userByID:           d.bind("SELECT " + userColumns + " FROM authkit_users WHERE id = ?"),
+		userByEmail:        d.bind("SELECT " + userColumns + " FROM authkit_users WHERE email_lower = ?"),
+		deleteUser:         d.bind("DELETE FROM authkit_users WHERE id = ?"),
+		deleteUserSessions: d.bind("DELETE FROM authkit_sessions WHERE user_id = ?"),
+		deleteAllTokens:    d.bind("DELETE FROM authkit_tokens WHERE user_id = ?"),
+		updateUser:         d.bind(updateUser),
+		updateUserIf:       d.bind(updateUser + " AND password_hash = ?"),
+		userPasswordHash:   d.bind("SELECT password_hash FROM authkit_users WHERE id = ?" + d.lockSuffix),
+		endSessions:        d.bind("DELETE FROM authkit_sessions WHERE user_id = ? AND id <> ?"),
 
 		createToken:           d.bind("INSERT INTO authkit_tokens (" + tokenColumns + ") VALUES (?, ?, ?, ?, ?, ?)"),
 		consumeToken:          d.bind(consumeToken),

@@ -301,6 +301,29 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (authkit.User, er
 	return u, nil
 }
 
+// DeleteUser deletes the user with id and every token and session of
+// theirs in one transaction; it does not rely on the foreign keys'
+// cascades, which a host's own schema tooling might have dropped. It
+// returns authkit.ErrNotFound if there is no such user.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{s.q.deleteUserSessions, s.q.deleteAllTokens} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
+		}
+		n, err := txExec(ctx, tx, s.q.deleteUser, id)
+		if err == nil && n == 0 {
+			err = storeError{authkit.ErrNotFound}
+		}
+		return err
+	})
+	if err != nil {
+		return wrap("delete user", err)
+	}
+	return nil
+}
+
 // UpdateUser applies upd to the user with id in one transaction, together
 // with the sessions upd.EndSessions ends, and returns the user as it is
 // afterwards. The compare-and-swap on upd.IfPasswordHash is part of the

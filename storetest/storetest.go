@@ -20,6 +20,7 @@ import (
 func Run(t *testing.T, newStore func(t testing.TB) authkit.Store) {
 	t.Run("User", func(t *testing.T) { testUsers(t, newStore) })
 	t.Run("UpdateUser", func(t *testing.T) { testUpdateUser(t, newStore) })
+	t.Run("DeleteUser", func(t *testing.T) { testDeleteUser(t, newStore) })
 	t.Run("Token", func(t *testing.T) { testTokens(t, newStore) })
 	t.Run("Session", func(t *testing.T) { testSessions(t, newStore) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newStore) })

@@ -45,6 +45,7 @@ var mutants = map[string]struct {
 	"SessionsNewestFirst":   {"Session/UserSessions", func(s authkit.Store) authkit.Store { return sessionsNewestFirst{s} }},
 	"RotateWithoutCAS":      {"Concurrency/RotateSession", func(s authkit.Store) authkit.Store { return rotateWithoutCAS{s} }},
 	"DeleteAnyonesSession":  {"Session/DeleteSessionOfAnotherUser", func(s authkit.Store) authkit.Store { return deleteAnyonesSession{s} }},
+	"DeleteLeavesSessions":  {"DeleteUser/EverythingOfTheUser", func(s authkit.Store) authkit.Store { return deleteLeavesSessions{s} }},
 	"LocalTimes":            {"User/RoundTrip", func(s authkit.Store) authkit.Store { return localTimes{s} }},
 	"IgnoresContext":        {"Context/Session", func(s authkit.Store) authkit.Store { return ignoresContext{s} }},
 	"AuthMethodsSorted":     {"Session/AuthMethods", func(s authkit.Store) authkit.Store { return authMethodsSorted{s} }},
@@ -228,6 +229,20 @@ func (s deleteAnyonesSession) DeleteSession(ctx context.Context, userID, id stri
 		userID = sess.UserID
 	}
 	return s.Store.DeleteSession(ctx, userID, id)
+}
+
+// deleteLeavesSessions deletes a user but leaves their sessions behind.
+type deleteLeavesSessions struct{ authkit.Store }
+
+func (s deleteLeavesSessions) DeleteUser(ctx context.Context, id string) error {
+	sessions, _ := s.UserSessions(ctx, id)
+	if err := s.Store.DeleteUser(ctx, id); err != nil {
+		return err
+	}
+	for _, sess := range sessions {
+		_ = s.CreateSession(ctx, sess)
+	}
+	return nil
 }
 
 // localTimes returns users' times in a zone other than UTC.

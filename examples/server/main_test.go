@@ -221,9 +221,23 @@ func TestServerPages(t *testing.T) {
 		assert.Contains(t, res.Header.Get("Content-Security-Policy"), "default-src 'self'", path)
 		assert.NotEmpty(t, body, path)
 	}
+	// The verify page asks before it spends anything: confirm, or "I did
+	// not sign up", which deletes an account someone else registered.
+	res, err := http.Get(s.base + "/verify-email?token=abc")
+	require.NoError(t, err)
+	verify, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Contains(t, string(verify), `id="confirm"`)
+	assert.Contains(t, string(verify), `id="decline"`)
+	res, err = http.Get(s.base + "/pages/pages.js")
+	require.NoError(t, err)
+	script, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Contains(t, string(script), `"/decline-registration"`)
+
 	// Opening the reset page spends nothing: the page posts the token only
 	// when the user submits a new password.
-	res, err := http.Get(s.base + "/reset-password?token=abc")
+	res, err = http.Get(s.base + "/reset-password?token=abc")
 	require.NoError(t, err)
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()

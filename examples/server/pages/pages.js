@@ -1,6 +1,7 @@
 // The pages that email links open. The token is read from the link, removed
-// from the address bar, and only ever sent to the API in a POST body: merely
-// opening a link (as mail scanners do) spends nothing.
+// from the address bar, and only ever sent to the API in a POST body, and
+// only when the person clicks: merely opening a link (as mail scanners do,
+// some running scripts) spends nothing.
 (function () {
   "use strict";
   var api = "/api/auth";
@@ -43,10 +44,20 @@
     return;
   }
 
+  // Nothing is spent until the person chooses: a mail scanner that opens
+  // the link, even one that runs scripts, clicks no button.
   if (page === "verify-email") {
-    post("/verify-email", { token: token }).then(function (r) {
-      say(r.ok ? r.data.message : problem(r.data), r.ok ? "ok" : "error");
-    }, function () { say("Could not reach the server. Please try again.", "error"); });
+    var choices = document.getElementById("choices");
+    choices.hidden = false;
+    var choose = function (path) {
+      choices.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+      post(path, { token: token }).then(function (r) {
+        choices.hidden = r.ok;
+        say(r.ok ? r.data.message : problem(r.data), r.ok ? "ok" : "error");
+      }, function () { say("Could not reach the server. Please try again.", "error"); });
+    };
+    document.getElementById("confirm").addEventListener("click", function () { choose("/verify-email"); });
+    document.getElementById("decline").addEventListener("click", function () { choose("/decline-registration"); });
   }
 
   if (page === "reset-password") {
