@@ -32,10 +32,19 @@ type Config struct {
 	SigningKey       *Key
 	VerificationKeys []*Key
 
-	// Issuer is the "iss" claim written and required. If empty, "authkit".
+	// Issuer is the "iss" claim written into access tokens and required of
+	// them. If empty, BaseURL (such as "https://app.example.com"), so that
+	// no two deployments accept each other's tokens. Services that verify
+	// the tokens (VerifierConfig.Issuer) must name the same value. Before
+	// it followed BaseURL, the default was "authkit" for every deployment:
+	// set it to "authkit" to keep accepting tokens issued then, or let
+	// them be refused once, within AccessTokenTTL of the upgrade.
 	Issuer string
 
-	// Audience is the "aud" claim written and required. If empty, "authkit".
+	// Audience is the "aud" claim written into access tokens and required
+	// of them, and their "client_id". If empty, BaseURL, as Issuer. Like
+	// Issuer, it was "authkit" before, and VerifierConfig.Audience must
+	// name the same value.
 	Audience string
 
 	// AccessTokenTTL is how long an access token lives. If zero, 15 minutes.
@@ -187,8 +196,6 @@ type Config struct {
 
 // Default values of Config fields.
 const (
-	DefaultIssuer                = "authkit"
-	DefaultAudience              = "authkit"
 	DefaultAccessTokenTTL        = 15 * time.Minute
 	DefaultRefreshTokenTTL       = 30 * 24 * time.Hour
 	DefaultSessionMaxAge         = 90 * 24 * time.Hour
@@ -261,8 +268,8 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 
-	setDefault(&c.Issuer, DefaultIssuer)
-	setDefault(&c.Audience, DefaultAudience)
+	setDefault(&c.Issuer, c.BaseURL)
+	setDefault(&c.Audience, c.BaseURL)
 	setDefault(&c.AccessTokenTTL, DefaultAccessTokenTTL)
 	setDefault(&c.RefreshTokenTTL, DefaultRefreshTokenTTL)
 	setDefault(&c.SessionMaxAge, DefaultSessionMaxAge)

@@ -75,10 +75,13 @@
 //   - Passwords: bcrypt, cost 12 by default, 8 characters to 72 bytes
 //     (refused beyond, never truncated), rehashed on login when the cost
 //     changes; hashing is bounded so a login flood cannot take every CPU.
-//   - Access tokens pin their algorithm and key id, require exp, iss and aud,
-//     and carry a token version: a password reset or change, logging out
-//     everywhere, or disabling the account cuts off every token issued
-//     before, wherever the user is loaded (Authenticator.Authenticate).
+//   - Access tokens (RFC 9068: typ at+jwt, jti, client_id) have one
+//     encoding, refuse crit, pin their algorithm and key id, and require
+//     exp, iat, iss and aud; iss and aud default to Config.BaseURL, so that
+//     deployments never accept each other's tokens. They carry a token
+//     version: a password reset or change, logging out everywhere, or
+//     disabling the account cuts off every token issued before, wherever
+//     the user is loaded (Authenticator.Authenticate).
 //   - Refresh tokens rotate on every use; a spent one (however many
 //     rotations ago) replayed after a short grace ends the whole session.
 //   - Links in emails are built from Config.BaseURL, never from a request.

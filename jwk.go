@@ -62,7 +62,9 @@ func (j JWK) thumbprint() string {
 
 // PublicKey returns the key the JWK describes, as a verification-only Key
 // with the JWK's kid. Symmetric ("oct") keys, other curves, RSA under 2048
-// bits and a JWK whose "alg" contradicts its key type are refused.
+// bits and a JWK whose "alg" contradicts its key type are refused. An
+// Ed25519 key may name its algorithm "EdDSA" or, as RFC 9864 has it,
+// "Ed25519"; it verifies tokens of either name.
 func (j JWK) PublicKey() (*Key, error) {
 	dec := base64.RawURLEncoding.DecodeString
 	var public crypto.PublicKey
@@ -101,7 +103,7 @@ func (j JWK) PublicKey() (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	if j.Algorithm != "" && j.Algorithm != k.Algorithm() {
+	if j.Algorithm != "" && !k.verifiesAlg(j.Algorithm) {
 		return nil, fmt.Errorf("authkit: JWK %q: alg %q does not fit its key", j.KeyID, j.Algorithm)
 	}
 	if j.Use != "" && j.Use != "sig" {

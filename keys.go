@@ -25,6 +25,14 @@ const (
 	AlgRS256 = "RS256" // RSA PKCS#1 v1.5 with SHA-256, 2048 bits or more
 )
 
+// AlgEd25519 is the fully-specified name of EdDSA on Ed25519 (RFC 9864),
+// which deprecates the polymorphic "EdDSA". Keys made by the kit still sign
+// as AlgEdDSA, which every verifier knows; an Ed25519 key verifies tokens
+// whose "alg" is either name, and a JWK whose "alg" is either name is
+// accepted as an Ed25519 key. Both names mean the same computation on the
+// same key, so accepting both confuses no algorithm with another.
+const AlgEd25519 = "Ed25519"
+
 // minRSABits is the smallest RSA modulus accepted.
 const minRSABits = 2048
 
@@ -68,6 +76,13 @@ func (k *Key) Algorithm() string {
 		return ""
 	}
 	return k.method.Alg()
+}
+
+// verifiesAlg reports whether a token whose header names alg may be
+// verified with k: alg must be k's own algorithm (or, for an Ed25519 key,
+// its RFC 9864 name). The algorithm is the key's, never the token's.
+func (k *Key) verifiesAlg(alg string) bool {
+	return alg == k.method.Alg() || (k.method == jwt.SigningMethodEdDSA && alg == AlgEd25519)
 }
 
 // usable reports whether k came from one of the constructors (NewHMACKey,

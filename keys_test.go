@@ -55,7 +55,7 @@ func TestEveryAlgorithmSignsAndVerifies(t *testing.T) {
 			require.NoError(t, err)
 			pub2, err := authkit.ParseKeyPEM(key.ID(), pemPublic)
 			require.NoError(t, err)
-			v, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{Keys: []*authkit.Key{pub2}, Now: k.clock.Now})
+			v, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{Keys: []*authkit.Key{pub2}, Issuer: kitIssuer, Audience: kitIssuer, Now: k.clock.Now})
 			require.NoError(t, err)
 			claims, err := v.Verify(t.Context(), tok.AccessToken)
 			require.NoError(t, err, "the public half alone verifies")
@@ -259,7 +259,7 @@ func TestZeroOrNilKeysAreConfigErrors(t *testing.T) {
 	require.NotPanics(t, func() { err = k.SetKeys(good, &authkit.Key{}) })
 	assert.ErrorIs(t, err, authkit.ErrConfig, "SetKeys with a zero verification key")
 	require.NotPanics(t, func() {
-		_, err = authkit.NewVerifier(t.Context(), authkit.VerifierConfig{Keys: []*authkit.Key{{}}})
+		_, err = authkit.NewVerifier(t.Context(), authkit.VerifierConfig{Keys: []*authkit.Key{{}}, Issuer: kitIssuer, Audience: kitIssuer})
 	})
 	assert.ErrorIs(t, err, authkit.ErrConfig, "NewVerifier with a zero key")
 

@@ -1,6 +1,9 @@
 package authkit
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,8 +12,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// accessTokenType is the "typ" header of access tokens (RFC 9068). Tokens of
-// any other type are refused even when signed with the same key.
+// accessTokenType is the "typ" header of access tokens (RFC 9068 §2.1).
+// Tokens of any other type are refused even when signed with the same key.
 const accessTokenType = "at+jwt"
 
 // errUnknownKeyID marks a token whose "kid" names no known key, so that a
@@ -20,8 +23,12 @@ var errUnknownKeyID = errors.New("unknown key id")
 // maxTokenBytes bounds the size of an access token the verifier will parse.
 const maxTokenBytes = 8 << 10
 
-// Claims are the claims of an access token. Subject ("sub") and UserID
-// ("user_id", the seed design's claim) both hold the user's id.
+// Claims are the claims of an access token, those RFC 9068 §2.2 requires
+// and the kit's own. Subject ("sub") and UserID ("user_id", the seed
+// design's claim) both hold the user's id. The embedded RegisteredClaims
+// carry "iss" (Config.Issuer), "sub", "aud" (Config.Audience), "exp",
+// "iat" and "jti" (ID: 128 random bits, unique to each token, so that a
+// service can tell tokens apart, log them or refuse one it has seen).
 type Claims struct {
 	// UserID is the user's id, the same as Subject.
 	UserID string `json:"user_id"`
@@ -33,6 +40,12 @@ type Claims struct {
 	// issued; a token whose version is below the user's current one is
 	// refused wherever the user is loaded.
 	TokenVersion int64 `json:"ver"`
+	// ClientID ("client_id", RFC 9068 §2.2) names the OAuth client the
+	// token was issued to. authkit's clients are the service's own front
+	// ends, which sign in through its API under one identity, so it is the
+	// token's audience: Config.Audience. Tokens issued before authkit wrote
+	// it carry none; it is not required when verifying.
+	ClientID string `json:"client_id,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -41,7 +54,7 @@ type Claims struct {
 type keyring struct {
 	signing *Key // nil in a Verifier
 	byID    map[string]*Key
-	parser  *jwt.Parser
+	claims  *jwt.Validator
 	jwks    JWKSet
 }
 
@@ -52,8 +65,9 @@ type verifyRules struct {
 	now              func() time.Time
 }
 
-// newKeyring checks the keys and builds the parser. signing may be nil for
-// a keyring that only verifies.
+// newKeyring checks the keys and builds the claim checks. signing may be
+// nil for a keyring that only verifies, and a Verifier's keyring may hold
+// no key at all: it then refuses every token.
 func newKeyring(signing *Key, verification []*Key, r verifyRules) (*keyring, error) {
 	kr := &keyring{signing: signing, byID: map[string]*Key{}, jwks: JWKSet{Keys: []JWK{}}}
 	keys := verification
@@ -65,9 +79,6 @@ func newKeyring(signing *Key, verification []*Key, r verifyRules) (*keyring, err
 			return nil, configError("the signing key %q holds no private key", signing.id)
 		}
 		keys = append([]*Key{signing}, verification...)
-	}
-	if len(keys) == 0 {
-		return nil, configError("no keys")
 	}
 	for _, k := range keys {
 		if k == nil {
@@ -84,10 +95,10 @@ func newKeyring(signing *Key, verification []*Key, r verifyRules) (*keyring, err
 			kr.jwks.Keys = append(kr.jwks.Keys, jwk)
 		}
 	}
-	// Each key pins its own algorithm in keyFor; the list here only keeps
-	// every other algorithm out before any key is looked at.
-	kr.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{AlgHS256, AlgEdDSA, AlgES256, AlgRS256}),
+	// The algorithm is never looked up by the token's "alg": each key
+	// verifies with its own (verify), so none of golang-jwt's registry of
+	// methods, and only its claim checks, are used here.
+	kr.claims = jwt.NewValidator(
 		jwt.WithIssuer(r.issuer),
 		jwt.WithAudience(r.audience),
 		jwt.WithExpirationRequired(),
@@ -144,41 +155,155 @@ func (kr *keyring) sign(claims *Claims) (string, error) {
 	return s, nil
 }
 
-// keyFor is the jwt.Keyfunc: the key named by "kid", only for the algorithm
-// that key was made for. Headers that try to supply their own key (jku, x5u,
-// jwk) are never looked at.
-func (kr *keyring) keyFor(t *jwt.Token) (any, error) {
-	if typ, _ := t.Header["typ"].(string); !strings.EqualFold(typ, accessTokenType) {
-		return nil, errors.New("not an access token")
+// b64 decodes the parts of a compact JWS: base64url without padding,
+// refusing nonzero bits after the last byte (RFC 4648 §3.5).
+var b64 = base64.RawURLEncoding.Strict()
+
+// decodePart decodes one part of a compact JWS and accepts only the one
+// encoding RFC 7515 §2 allows for its bytes: the base64url alphabet, no
+// padding, no line breaks or other characters (Go's decoder would skip
+// "\r" and "\n"), and no stray bits after the last byte. Any other
+// spelling of a genuine token, its signature included, is refused, so a
+// token has exactly one form: the one its issuer wrote.
+func decodePart(s string) ([]byte, bool) {
+	for i := range len(s) {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return nil, false
+		}
 	}
-	kid, _ := t.Header["kid"].(string)
-	k, ok := kr.byID[kid]
-	if !ok {
-		return nil, errUnknownKeyID
+	b, err := b64.DecodeString(s)
+	return b, err == nil
+}
+
+// joseHeader is the part of an access token's JOSE header that is read.
+type joseHeader struct {
+	alg, kid, typ string
+}
+
+// parseHeader reads the JOSE header. Member names match exactly, as RFC
+// 7515 §4 has them case-sensitive. A header with "crit" is refused: it
+// names extensions that the recipient must understand or reject the token
+// (RFC 7515 §4.1.11), and authkit understands none. Members that would
+// supply a key (jwk, jku, x5u, x5c) are never read.
+func parseHeader(raw []byte) (joseHeader, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return joseHeader{}, errors.New("malformed header")
 	}
-	if t.Method.Alg() != k.method.Alg() {
-		return nil, errors.New("algorithm does not match the key")
+	if _, ok := m["crit"]; ok {
+		return joseHeader{}, errors.New("crit header")
 	}
-	return k.verify, nil
+	var h joseHeader
+	for _, member := range [...]struct {
+		name string
+		dst  *string
+	}{{"alg", &h.alg}, {"kid", &h.kid}, {"typ", &h.typ}} {
+		if v, ok := m[member.name]; ok && json.Unmarshal(v, member.dst) != nil {
+			return joseHeader{}, fmt.Errorf("malformed %q header", member.name)
+		}
+	}
+	return h, nil
+}
+
+// isAccessTokenType reports whether typ names the media type
+// "application/at+jwt", as RFC 9068 §4 requires of access tokens: compared
+// as media types are, without regard to ASCII case, and with the
+// "application/" prefix optional (RFC 7515 §4.1.9). "at+jwt",
+// "AT+JWT" and "application/at+jwt" pass; "JWT", "at+jwt; x=y" and a
+// missing typ do not.
+func isAccessTokenType(typ string) bool {
+	const prefix = "application/"
+	if len(typ) > len(prefix) && asciiEqualFold(typ[:len(prefix)], prefix) {
+		typ = typ[len(prefix):]
+	}
+	return asciiEqualFold(typ, accessTokenType)
+}
+
+// asciiEqualFold is strings.EqualFold for ASCII letters only, so that no
+// Unicode folding (such as "K", the Kelvin sign, as "k") lets another
+// string through.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	lower := func(c byte) byte {
+		if 'A' <= c && c <= 'Z' {
+			return c + 'a' - 'A'
+		}
+		return c
+	}
+	for i := range len(a) {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // verify parses and checks an access token and returns its claims. The
-// error wraps ErrTokenExpired or ErrInvalidToken.
+// error wraps ErrTokenExpired or ErrInvalidToken (and errUnknownKeyID when
+// "kid" names no key here).
+//
+// The token is taken apart here rather than by golang-jwt's parser, whose
+// registry of algorithms is shared by the whole process: the key named by
+// "kid" verifies with its own algorithm, which the header must name, and
+// only golang-jwt's signature primitives and claim checks are used. The
+// signature is checked before the claims are decoded.
 func (kr *keyring) verify(token string) (*Claims, error) {
+	invalid := func(why string) error { return fmt.Errorf("%w: %s", ErrInvalidToken, why) }
 	if len(token) > maxTokenBytes {
-		return nil, fmt.Errorf("%w: too large", ErrInvalidToken)
+		return nil, invalid("too large")
+	}
+	header64, rest, ok1 := strings.Cut(token, ".")
+	payload64, sig64, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.Contains(sig64, ".") {
+		return nil, invalid("not a compact JWS")
+	}
+	rawHeader, ok := decodePart(header64)
+	if !ok {
+		return nil, invalid("header encoding")
+	}
+	h, err := parseHeader(rawHeader)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	if !isAccessTokenType(h.typ) {
+		return nil, invalid("not an access token")
+	}
+	k, ok := kr.byID[h.kid]
+	if !ok {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, errUnknownKeyID)
+	}
+	if !k.verifiesAlg(h.alg) {
+		return nil, invalid("algorithm does not match the key")
+	}
+	sig, ok := decodePart(sig64)
+	if !ok {
+		return nil, invalid("signature encoding")
+	}
+	if k.method.Verify(token[:len(header64)+1+len(payload64)], sig, k.verify) != nil {
+		return nil, invalid("signature")
+	}
+	rawClaims, ok := decodePart(payload64)
+	if !ok {
+		return nil, invalid("payload encoding")
 	}
 	claims := new(Claims)
-	_, err := kr.parser.ParseWithClaims(token, claims, kr.keyFor)
+	if json.Unmarshal(rawClaims, claims) != nil {
+		return nil, invalid("malformed claims")
+	}
+	if err := kr.claims.Validate(claims); err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return nil, ErrTokenExpired
+		}
+		return nil, fmt.Errorf("%w: claims: %w", ErrInvalidToken, err)
+	}
 	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return nil, ErrTokenExpired
-	case errors.Is(err, errUnknownKeyID):
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, errUnknownKeyID)
-	case err != nil:
-		return nil, ErrInvalidToken
+	case claims.IssuedAt == nil:
+		return nil, invalid("no iat")
 	case claims.UserID == "" || claims.Subject != claims.UserID:
-		return nil, fmt.Errorf("%w: subject", ErrInvalidToken)
+		return nil, invalid("subject")
 	}
 	return claims, nil
 }
@@ -191,9 +316,11 @@ func (a *Authenticator) newAccessToken(u User, sid string, now time.Time) (strin
 		Email:        u.Email,
 		SessionID:    sid,
 		TokenVersion: u.TokenVersion,
+		ClientID:     a.cfg.Audience,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    a.cfg.Issuer,
 			Subject:   u.ID,
+			ID:        rand.Text(),
 			Audience:  jwt.ClaimStrings{a.cfg.Audience},
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(exp),

@@ -40,8 +40,10 @@ func TestAccessTokenClaims(t *testing.T) {
 	assert.Equal(t, tok.User.ID, p["user_id"], "the seed's claim")
 	assert.Equal(t, "claims@example.com", p["email"])
 	assert.Equal(t, tok.SessionID, p["sid"])
-	assert.Equal(t, "authkit", p["iss"])
-	assert.Equal(t, []any{"authkit"}, p["aud"])
+	assert.Equal(t, kitIssuer, p["iss"], "Config.BaseURL by default")
+	assert.Equal(t, []any{kitIssuer}, p["aud"], "Config.BaseURL by default")
+	assert.Equal(t, kitIssuer, p["client_id"], "RFC 9068 §2.2: the audience")
+	assert.NotEmpty(t, p["jti"], "RFC 9068 §2.2")
 	assert.EqualValues(t, 0, p["ver"])
 	now := k.clock.Now().Unix()
 	assert.EqualValues(t, now, p["iat"])
@@ -52,6 +54,8 @@ func TestAccessTokenClaims(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, tok.User.ID, claims.UserID)
 	assert.Equal(t, tok.SessionID, claims.SessionID)
+	assert.Equal(t, p["jti"], claims.ID)
+	assert.Equal(t, kitIssuer, claims.ClientID)
 }
 
 func TestSevenDayTokensCanBeConfigured(t *testing.T) {

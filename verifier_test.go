@@ -18,6 +18,9 @@ import (
 	"github.com/authkit/authkit/internal/testkit"
 )
 
+// kitIssuer is the issuer and audience of newKit's tokens: its BaseURL.
+const kitIssuer = "https://app.example.com"
+
 func TestVerifierFetchesKeysAndRefreshesSparingly(t *testing.T) {
 	key, err := authkit.GenerateKey("one", authkit.AlgEdDSA)
 	require.NoError(t, err)
@@ -30,7 +33,7 @@ func TestVerifierFetchesKeysAndRefreshesSparingly(t *testing.T) {
 	}))
 	defer jwks.Close()
 
-	v, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: jwks.URL, Now: k.clock.Now})
+	v, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: jwks.URL, Issuer: kitIssuer, Audience: kitIssuer, Now: k.clock.Now})
 	require.NoError(t, err)
 	tok, _ := k.register(t, "v@example.com", pw)
 	_, err = v.Verify(t.Context(), tok.AccessToken)
@@ -67,8 +70,9 @@ func TestVerifierRefusesABadStart(t *testing.T) {
 		http.Error(w, "nope", http.StatusInternalServerError)
 	}))
 	defer down.Close()
-	_, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: down.URL})
+	_, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: down.URL, Issuer: kitIssuer, Audience: kitIssuer})
 	assert.Error(t, err)
+	assert.NotErrorIs(t, err, authkit.ErrConfig, "the config is good; the issuer is down")
 	_, err = authkit.NewVerifier(t.Context(), authkit.VerifierConfig{})
 	assert.ErrorIs(t, err, authkit.ErrConfig)
 }
@@ -102,7 +106,7 @@ func TestVerifierFetchesWithoutBlockingOrBeingCancelled(t *testing.T) {
 	// Neither the client nor FetchTimeout ends a fetch during the test, so
 	// a fetch that hangs at the issuer hangs until answer: a verification
 	// that waited for it would never return.
-	v, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: jwks.URL, Now: k.clock.Now, HTTPClient: jwks.Client(), FetchTimeout: time.Hour})
+	v, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: jwks.URL, Issuer: kitIssuer, Audience: kitIssuer, Now: k.clock.Now, HTTPClient: jwks.Client(), FetchTimeout: time.Hour})
 	require.NoError(t, err)
 	k.clock.Advance(2 * time.Hour)
 	tok, _ := k.register(t, "nb@example.com", pw)
@@ -164,7 +168,7 @@ func TestVerifierFetchTimesOut(t *testing.T) {
 	var v *authkit.Verifier
 	var err error
 	testkit.Finish(t, "NewVerifier against an issuer that never answers", func() {
-		v, err = authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: hang.URL, HTTPClient: &http.Client{}, FetchTimeout: 100 * time.Millisecond})
+		v, err = authkit.NewVerifier(t.Context(), authkit.VerifierConfig{JWKSURL: hang.URL, Issuer: kitIssuer, Audience: kitIssuer, HTTPClient: &http.Client{}, FetchTimeout: 100 * time.Millisecond})
 	})
 	// The gate opens only now, so the issuer answered nothing.
 	assert.Nil(t, v)

@@ -205,7 +205,9 @@ func BenchmarkRequireToken(b *testing.B) {
 				b.Fatal(err)
 			}
 			s := newBenchSetupKey(b, key, false)
-			v, err := authkit.NewVerifier(b.Context(), authkit.VerifierConfig{Keys: []*authkit.Key{verifyKey}})
+			v, err := authkit.NewVerifier(b.Context(), authkit.VerifierConfig{
+				Keys: []*authkit.Key{verifyKey}, Issuer: "https://app.example.com", Audience: "https://app.example.com",
+			})
 			if err != nil {
 				b.Fatal(err)
 			}

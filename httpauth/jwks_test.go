@@ -16,6 +16,9 @@ import (
 	"github.com/authkit/authkit/httpauth"
 )
 
+// issuerURL is the issuer and audience of newEnv's tokens: its BaseURL.
+const issuerURL = "https://app.example.com"
+
 // withKey signs with a fresh key of the algorithm.
 func withKey(t testing.TB, alg string) (func(*setup), *authkit.Key) {
 	t.Helper()
@@ -76,16 +79,19 @@ func TestGoJoseVerifiesOurTokens(t *testing.T) {
 			require.Len(t, keys, 1, "the token's kid is in the set")
 			var std josejwt.Claims
 			var ours struct {
-				UserID string `json:"user_id"`
-				Email  string `json:"email"`
+				UserID   string `json:"user_id"`
+				Email    string `json:"email"`
+				ClientID string `json:"client_id"`
 			}
 			require.NoError(t, parsed.Claims(keys[0], &std, &ours), "go-jose verifies the signature")
 			require.NoError(t, std.ValidateWithLeeway(josejwt.Expected{
-				Issuer: "authkit", AnyAudience: josejwt.Audience{"authkit"}, Time: e.clock.Now(),
+				Issuer: issuerURL, AnyAudience: josejwt.Audience{issuerURL}, Time: e.clock.Now(),
 			}, 0))
 			assert.Equal(t, tok.UserID, std.Subject)
 			assert.Equal(t, tok.UserID, ours.UserID)
 			assert.Equal(t, "jose@example.com", ours.Email)
+			assert.Equal(t, issuerURL, ours.ClientID, "RFC 9068 client_id")
+			assert.NotEmpty(t, std.ID, "RFC 9068 jti")
 			assert.Equal(t, "at+jwt", parsed.Headers[0].ExtraHeaders["typ"])
 		})
 	}
@@ -99,6 +105,8 @@ func TestVerifierServiceBesideTheIssuer(t *testing.T) {
 	v, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{
 		JWKSURL:    issuer.srv.URL + "/api/auth/jwks.json",
 		HTTPClient: issuer.srv.Client(),
+		Issuer:     issuerURL,
+		Audience:   issuerURL,
 		Now:        issuer.clock.Now,
 	})
 	require.NoError(t, err)
@@ -152,7 +160,7 @@ func TestRequireTokenDoesNotSatisfyRequireUser(t *testing.T) {
 	signWith, key := withKey(t, authkit.AlgEdDSA)
 	e := newEnv(t, signWith)
 	tok, _ := e.register("chain@example.com", "securepass123")
-	v, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{Keys: []*authkit.Key{key}, Now: e.clock.Now})
+	v, err := authkit.NewVerifier(t.Context(), authkit.VerifierConfig{Keys: []*authkit.Key{key}, Issuer: issuerURL, Audience: issuerURL, Now: e.clock.Now})
 	require.NoError(t, err)
 	res := e.do(req{method: http.MethodPost, path: "/logout-all", bearer: tok.AccessToken})
 	require.Equal(t, http.StatusNoContent, res.status)
