@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -127,7 +129,9 @@ func (m *MemoryLimiter) DeleteStale(ctx context.Context, now time.Time) (int64, 
 
 // Limits are the rate limits of the flows. A zero field takes the default
 // written beside it; set Off to switch one off. Per-address limits apply
-// only when the flow is given a Client.Addr (httpauth always gives one).
+// only when the flow is given a Client.Addr (httpauth always gives one),
+// and count on the address's network, not on the address alone: see
+// IPv6Prefix.
 //
 // The defaults follow NIST SP 800-63B §5.2.2 (no more than 100 consecutive
 // failed attempts on one account; prefer delays over lockout) and the OWASP
@@ -147,14 +151,14 @@ type Limits struct {
 	// once, then one more per 30 minutes, which holds an attacker to at
 	// most 68 tries in a day, under NIST's 100.
 	LoginFailuresSustained Limit
-	// LoginAddr bounds login attempts from one client address. Default: 30
-	// at once, then one every 2 seconds.
+	// LoginAddr bounds login attempts from one client network (see
+	// IPv6Prefix). Default: 30 at once, then one every 2 seconds.
 	LoginAddr Limit
-	// RegisterAddr bounds registrations from one client address. Default:
+	// RegisterAddr bounds registrations from one client network. Default:
 	// 10 at once, then one every 6 minutes.
 	RegisterAddr Limit
 	// MailAddr bounds forgot-password and resend-verification requests
-	// from one client address. Default: 10 at once, then one per minute.
+	// from one client network. Default: 10 at once, then one per minute.
 	MailAddr Limit
 	// MailEmail bounds the mail one address can be sent by
 	// forgot-password and resend-verification, each counted on its own.
@@ -162,8 +166,35 @@ type Limits struct {
 	// nothing. Default: 3 at once, then one every 20 minutes.
 	MailEmail Limit
 	// TokenAddr bounds refresh, verify-email and reset-password requests
-	// from one client address. Default: 60 at once, then one per second.
+	// from one client network. Default: 60 at once, then one per second.
 	TokenAddr Limit
+
+	// IPv4Prefix and IPv6Prefix are the lengths of the networks that the
+	// per-address limits (LoginAddr, RegisterAddr, MailAddr, TokenAddr)
+	// count on: every client address in one network spends the same
+	// budget. If zero, 32 for IPv4 (each address counts on its own) and 64
+	// for IPv6. New refuses an IPv4Prefix outside 1–32 and an IPv6Prefix
+	// outside 1–128.
+	//
+	// Security: an IPv6 customer is given at least a /64 (often a /56 or a
+	// /48), and a host picks its addresses in it freely (temporary
+	// addresses, RFC 8981), so a budget per address would give one
+	// attacker a fresh budget for each of 2^64 addresses. Addresses of the
+	// same /64 therefore count as one client. A shorter IPv6Prefix, such as
+	// 56 or 48, also holds attackers with larger allocations, at the price
+	// of making their neighbours share the budget. IPv4 addresses are
+	// scarce and already shared (NAT), so each is a client of its own
+	// unless IPv4Prefix is set shorter. An IPv4-mapped IPv6 address
+	// (::ffff:192.0.2.1) counts as the IPv4 address it maps, and an IPv6
+	// zone (fe80::1%eth0) is ignored.
+	//
+	// A Client.Addr that is not an IP address (with or without a port)
+	// cannot be placed in a network; all such addresses share one budget,
+	// so that sending made-up values gains an attacker nothing. httpauth
+	// always gives an IP address, except for a peer without one (a Unix
+	// socket), which is then one client anyway.
+	IPv4Prefix int
+	IPv6Prefix int
 }
 
 // withDefaults fills in the zero limits.
@@ -180,6 +211,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MailAddr, 10, time.Minute)
 	def(&l.MailEmail, 3, 20*time.Minute)
 	def(&l.TokenAddr, 60, time.Second)
+	setDefault(&l.IPv4Prefix, defaultIPv4Prefix)
+	setDefault(&l.IPv6Prefix, defaultIPv6Prefix)
 	return l
 }
 
@@ -194,7 +227,68 @@ func (l Limits) check() error {
 			return configError("Limits.%s needs Burst ≥ 1 and Every > 0 (or Off)", name)
 		}
 	}
+	if l.IPv4Prefix < 1 || l.IPv4Prefix > 32 {
+		return configError("Limits.IPv4Prefix must be between 1 and 32 (or zero for %d)", defaultIPv4Prefix)
+	}
+	if l.IPv6Prefix < 1 || l.IPv6Prefix > 128 {
+		return configError("Limits.IPv6Prefix must be between 1 and 128 (or zero for %d)", defaultIPv6Prefix)
+	}
 	return nil
+}
+
+// The default lengths of the networks per-address limits count on.
+const (
+	defaultIPv4Prefix = 32
+	defaultIPv6Prefix = 64
+)
+
+// unplacedAddr is the value that every client address which is not an IP
+// address is counted on. It cannot be the name of a network, which always
+// holds a "/".
+const unplacedAddr = "not-an-ip"
+
+// clientNetwork returns the network that a per-address limit counts addr
+// on, such as "2001:db8:1:2::/64" or "192.0.2.7/32": addr masked to
+// l.IPv4Prefix or l.IPv6Prefix bits. It takes an IP address with or
+// without a port or brackets ("192.0.2.7:443", "[2001:db8::1]:443",
+// "[2001:db8::1]"); an IPv4-mapped IPv6 address counts as IPv4 and a zone
+// is dropped. Anything else returns unplacedAddr, one budget for all: an
+// attacker who can write arbitrary values into Client.Addr must not get a
+// fresh budget for each.
+func (l Limits) clientNetwork(addr string) string {
+	ip, ok := parseIP(strings.TrimSpace(addr))
+	if !ok {
+		return unplacedAddr
+	}
+	bits := l.IPv6Prefix
+	if ip.Is4() {
+		bits = l.IPv4Prefix
+	}
+	p, err := ip.Prefix(bits)
+	if err != nil { // only for a length out of range, which check refuses
+		return unplacedAddr
+	}
+	return p.String()
+}
+
+// parseIP parses an IP address, with or without a port or brackets, and
+// normalizes it: IPv4-mapped IPv6 folds to IPv4 and the zone is dropped.
+func parseIP(s string) (netip.Addr, bool) {
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, perr := netip.ParseAddrPort(s)
+		switch {
+		case perr == nil:
+			ip = ap.Addr()
+		case len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']':
+			if ip, err = netip.ParseAddr(s[1 : len(s)-1]); err != nil {
+				return netip.Addr{}, false
+			}
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	return ip.Unmap().WithZone(""), true
 }
 
 // RateLimitError is returned when a rate limit refuses a request. It
@@ -222,7 +316,9 @@ func limitKey(name, value string) string {
 
 // allow takes one event from the named limit for value, returning a
 // *RateLimitError when the budget is spent. An empty value (no client
-// address) or a limit that is off always passes.
+// address) or a limit that is off always passes. For a per-address limit
+// value is the client's address as given (Client.Addr): the count is kept
+// on its network (see counterKey).
 func (a *Authenticator) allow(ctx context.Context, c Client, name string, l Limit, value string) error {
 	return a.check(ctx, c, name, l, value, a.cfg.Limiter.Allow)
 }
@@ -239,7 +335,7 @@ func (a *Authenticator) check(ctx context.Context, c Client, name string, l Limi
 	if l.Off || value == "" {
 		return nil
 	}
-	ok, wait, err := decide(ctx, limitKey(name, value), l, a.now())
+	ok, wait, err := decide(ctx, a.counterKey(name, value), l, a.now())
 	if err != nil {
 		return fmt.Errorf("authkit: rate limit: %w", err)
 	}
@@ -250,8 +346,29 @@ func (a *Authenticator) check(ctx context.Context, c Client, name string, l Limi
 	return nil
 }
 
+// counterKey names the Limiter's counter of the named limit for value.
+// Every check and reset goes through it, so that no flow can count a
+// per-address limit on a single address: for those the value, a client
+// address, is replaced by its network (Limits.clientNetwork).
+func (a *Authenticator) counterKey(name, value string) string {
+	if perAddress(name) {
+		value = a.cfg.Limits.clientNetwork(value)
+	}
+	return limitKey(name, value)
+}
+
+// perAddress reports whether the named limit is kept per client address.
+func perAddress(name string) bool {
+	switch name {
+	case limitLoginAddr, limitRegisterAddr, limitMailAddr, limitTokenAddr:
+		return true
+	}
+	return false
+}
+
 // Names of the limits, as they appear in limit keys and in the Reason of
-// EventRateLimited.
+// EventRateLimited. A limit kept per client address must be listed in
+// perAddress.
 const (
 	limitLoginFailures          = "login_failures"
 	limitLoginFailuresSustained = "login_failures_sustained"
@@ -305,7 +422,7 @@ func (a *Authenticator) spendLoginFailure(ctx context.Context, c Client, email s
 // clearLoginFailures restores the account's budgets after a good login.
 func (a *Authenticator) clearLoginFailures(ctx context.Context, email string) {
 	for _, name := range []string{limitLoginFailures, limitLoginFailuresSustained} {
-		if err := a.cfg.Limiter.Reset(ctx, limitKey(name, email)); err != nil {
+		if err := a.cfg.Limiter.Reset(ctx, a.counterKey(name, email)); err != nil {
 			a.cfg.Logger.WarnContext(ctx, "authkit: clear login failures", "error", err)
 		}
 	}

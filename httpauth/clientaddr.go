@@ -31,9 +31,15 @@ import (
 // List only proxies that append to X-Forwarded-For (or overwrite
 // X-Real-IP) on every request. Addresses are normalized before they are
 // compared and returned: an IPv4-mapped IPv6 address becomes IPv4 and IPv6
-// zones are dropped, so neither notation can alias a trusted address. A
+// zones are dropped, so neither notation can alias a trusted address; an
+// entry may carry a port and IPv6 brackets ("[2001:db8::1]:443"). A
 // RemoteAddr that holds no IP address (a Unix socket, say) is returned as it
 // is.
+//
+// The whole address is returned, as sessions and events record it. The
+// Handler passes it to the flows, whose per-address rate limits count it
+// on its network (a /64 for IPv6 by default; see authkit.Limits.IPv6Prefix),
+// so an IPv6 client cannot gain budget by rotating its addresses.
 func ClientAddr(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -80,16 +86,23 @@ func ClientAddr(r *http.Request, trusted []netip.Prefix) string {
 	return last.String()
 }
 
-// parseAddr parses an IP address, with or without a port, and normalizes
-// it: IPv4-mapped IPv6 folds to IPv4 and the zone is dropped.
+// parseAddr parses an IP address, with or without a port or brackets
+// ("[2001:db8::1]"), and normalizes it: IPv4-mapped IPv6 folds to IPv4 and
+// the zone is dropped.
 func parseAddr(s string) (netip.Addr, bool) {
 	addr, err := netip.ParseAddr(s)
 	if err != nil {
-		ap, err := netip.ParseAddrPort(s)
-		if err != nil {
+		ap, perr := netip.ParseAddrPort(s)
+		switch {
+		case perr == nil:
+			addr = ap.Addr()
+		case len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']':
+			if addr, err = netip.ParseAddr(s[1 : len(s)-1]); err != nil {
+				return netip.Addr{}, false
+			}
+		default:
 			return netip.Addr{}, false
 		}
-		addr = ap.Addr()
 	}
 	return addr.Unmap().WithZone(""), true
 }

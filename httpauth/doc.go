@@ -72,6 +72,9 @@
 //     connection unless Config.TrustedProxies lists the proxy it came
 //     through; only then are X-Forwarded-For and X-Real-IP believed, and
 //     only as far as the chain of trusted hops reaches (see ClientAddr).
+//     Per-address rate limits count that address on its network (an IPv6
+//     /64 by default; see authkit.Limits.IPv6Prefix), while sessions and
+//     events record it whole.
 //   - Every response of the Handler carries Cache-Control: no-store, so
 //     tokens and personal data are never kept by browsers or proxies.
 //   - Bad input is a 4xx problem, never a 500. An unexpected error (a failing
