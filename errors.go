@@ -81,6 +81,10 @@ const (
 	// CodeControlCharacters: characters that control how text is laid out
 	// (line breaks, bidirectional overrides, …), refused in display names.
 	CodeControlCharacters FieldCode = "control_characters"
+	// CodeContainsLink: a display name holds a URL, a "www." name, a dotted
+	// host name under a top-level domain ("evil.com") or an IP address,
+	// which mail programs and browsers would turn into a link.
+	CodeContainsLink FieldCode = "contains_link"
 	// CodeWrongPassword: the current password given is not the user's.
 	CodeWrongPassword FieldCode = "wrong_password"
 )

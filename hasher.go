@@ -11,6 +11,13 @@ import (
 
 // PasswordHasher hashes and checks passwords. Implementations must be safe
 // for concurrent use. The Authenticator bounds how many calls run at once.
+//
+// The Authenticator hands Hash every password in its NFKC form (Unicode
+// compatibility normalization, as NIST SP 800-63B recommends), never over
+// MaxPasswordBytes bytes. Verify gets the NFKC form of the password given
+// and, when that fails and the password as given differs from it, the
+// password as given, which is what hashes made before authkit normalized
+// passwords hold.
 type PasswordHasher interface {
 	// Hash returns an encoded hash of password.
 	Hash(password string) (string, error)
@@ -88,22 +95,58 @@ func (h BcryptHasher) maxCost() int {
 	return max(DefaultMaxBcryptCost, h.Cost)
 }
 
-// hashPassword hashes under the concurrency bound.
+// hashPassword hashes the NFKC form of password (see normalizePassword)
+// under the concurrency bound.
 func (a *Authenticator) hashPassword(ctx context.Context, password string) (string, error) {
 	if err := a.acquireHash(ctx); err != nil {
 		return "", err
 	}
 	defer a.releaseHash()
-	return a.hasher.Hash(password)
+	return a.hasher.Hash(normalizePassword(password))
 }
 
-// verifyPassword checks under the concurrency bound.
+// verifyPassword reports whether password matches hash, checking under the
+// concurrency bound as matchPassword does.
 func (a *Authenticator) verifyPassword(ctx context.Context, hash, password string) (bool, error) {
+	ok, _, err := a.matchPassword(ctx, hash, password)
+	return ok, err
+}
+
+// matchPassword reports whether password matches hash. It compares the
+// NFKC form of password, the form hashPassword hashes; when that does not
+// match and the password as given is another string, it compares that
+// too, since a hash made before authkit normalized passwords holds the
+// password as it was typed. legacy reports a match of that second form
+// only: the hash should then be replaced by one of the NFKC form, after
+// which either spelling works.
+//
+// The second comparison depends on the password alone, never on the hash
+// or the account, so a password that is not in NFKC form costs two
+// comparisons alike against a user's hash and against the dummy hash of an
+// unknown email: an unknown email still costs what a wrong password does.
+// Neither comparison is made with a form over MaxPasswordBytes, which
+// bcrypt would silently truncate (no stored hash holds one), and none at
+// all for a password over maxGivenPasswordBytes. Both run under one
+// hashing slot.
+func (a *Authenticator) matchPassword(ctx context.Context, hash, password string) (ok, legacy bool, err error) {
+	if len(password) > maxGivenPasswordBytes {
+		return false, false, nil
+	}
 	if err := a.acquireHash(ctx); err != nil {
-		return false, err
+		return false, false, err
 	}
 	defer a.releaseHash()
-	return a.hasher.Verify(hash, password)
+	normalized := normalizePassword(password)
+	if len(normalized) <= MaxPasswordBytes {
+		if ok, err := a.hasher.Verify(hash, normalized); ok || err != nil {
+			return ok, false, err
+		}
+	}
+	if password == normalized || len(password) > MaxPasswordBytes {
+		return false, false, nil
+	}
+	ok, err = a.hasher.Verify(hash, password)
+	return ok, ok, err
 }
 
 // acquireHash takes a hashing slot, waiting at most MaxHashWait and never

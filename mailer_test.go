@@ -189,11 +189,72 @@ func TestTemplatesCanBeReplaced(t *testing.T) {
 	assert.Equal(t, "Welcome to Acme", m.Subject)
 	assert.True(t, strings.HasPrefix(m.Text, "Confirm: https://app.example.com/verify-email?token="), m.Text)
 	assert.True(t, strings.HasSuffix(m.Text, "(24 hours)"), m.Text)
-	assert.Contains(t, m.HTML, "&lt;script&gt;", "HTML templates escape what they insert")
-	assert.NotContains(t, m.HTML, "<script>")
+	assert.True(t, strings.HasSuffix(m.HTML, `">Confirm </a>`), "a custom template gets no display name for an unverified address: %s", m.HTML)
+	_, err = k.VerifyEmail(t.Context(), testkit.TokenOf(t, m), authkit.Client{})
+	require.NoError(t, err)
 
 	require.NoError(t, k.ForgotPassword(t.Context(), "t@example.com", authkit.Client{}))
 	m = k.mail.Next(t)
 	assert.Equal(t, "Reset your Acme password", m.Subject, "other messages keep the defaults")
 	assert.Contains(t, m.HTML, "1 hour")
+	assert.Contains(t, m.HTML, "<p>Hello &lt;script&gt;x&lt;/script&gt;,</p>", "a verified address is greeted by name, escaped in HTML")
+	assert.NotContains(t, m.HTML, "<script>")
+	assert.True(t, strings.HasPrefix(m.Text, "Hello <script>x</script>,\n"), "the text body greets by name: %s", m.Text)
+}
+
+// TestMailToAnUnverifiedAddressCarriesNoChosenText registers someone
+// else's address with a display name written to deceive its owner. No
+// mail to the address carries the name while the address is unverified:
+// not the verification mail, nor a resent one, nor a reset mail, nor a
+// notice. Once the owner has verified the address, mail greets them by the
+// account's name.
+func TestMailToAnUnverifiedAddressCarriesNoChosenText(t *testing.T) {
+	const bait = "Prize Desk: reply with your code"
+	for _, required := range []bool{false, true} {
+		t.Run(fmt.Sprintf("RequireVerifiedEmail=%v", required), func(t *testing.T) {
+			k := newKit(t, func(c *authkit.Config) { c.RequireVerifiedEmail = required })
+			reg, err := k.Register(t.Context(), authkit.Registration{Email: "victim@example.com", Password: pw, DisplayName: bait}, authkit.Client{})
+			require.NoError(t, err)
+			require.Equal(t, bait, reg.User.DisplayName, "the name is allowed: it holds no link")
+
+			unverified := []authkit.Message{k.mail.Next(t, authkit.MessageVerifyEmail)}
+			require.NoError(t, k.ResendVerification(t.Context(), "victim@example.com", authkit.Client{}))
+			unverified = append(unverified, k.mail.Next(t, authkit.MessageVerifyEmail))
+			require.NoError(t, k.ForgotPassword(t.Context(), "victim@example.com", authkit.Client{}))
+			unverified = append(unverified, k.mail.Next(t, authkit.MessageResetPassword))
+			if !required {
+				_, err := k.ChangePassword(t.Context(), authkit.PasswordChange{UserID: reg.User.ID, CurrentPassword: pw, NewPassword: pw + "2"}, authkit.Client{})
+				require.NoError(t, err)
+				unverified = append(unverified, k.mail.Next(t, authkit.MessagePasswordChanged))
+			}
+			for _, m := range unverified {
+				for part, body := range map[string]string{"subject": m.Subject, "text": m.Text, "html": m.HTML} {
+					assert.NotContains(t, body, "Prize", "%s %s to an unverified address", m.Kind, part)
+					assert.NotContains(t, body, "reply with your code", "%s %s to an unverified address", m.Kind, part)
+				}
+				assert.True(t, strings.HasPrefix(m.Text, "Hello,\n"), "%s greets neutrally: %q", m.Kind, m.Text)
+				assert.Contains(t, m.HTML, "<p>Hello,</p>", "%s greets neutrally", m.Kind)
+			}
+
+			_, err = k.VerifyEmail(t.Context(), testkit.TokenOf(t, unverified[1]), authkit.Client{})
+			require.NoError(t, err)
+			require.NoError(t, k.ForgotPassword(t.Context(), "victim@example.com", authkit.Client{}))
+			m := k.mail.Next(t, authkit.MessageResetPassword)
+			assert.True(t, strings.HasPrefix(m.Text, "Hello "+bait+",\n"), "a verified address is greeted by name: %q", m.Text)
+		})
+	}
+}
+
+// TestVerificationMailOmitsTheDisplayNameInCustomTemplates checks that a
+// host's own template, which may print DisplayName anywhere, gets it empty
+// for an unverified address.
+func TestVerificationMailOmitsTheDisplayNameInCustomTemplates(t *testing.T) {
+	custom, err := authkit.ParseMailTemplate("{{.DisplayName}} confirm", "[{{.DisplayName}}] {{.Email}} {{.Link}}", "")
+	require.NoError(t, err)
+	k := newKit(t, func(c *authkit.Config) { c.Templates = &authkit.Templates{VerifyEmail: custom} })
+	_, err = k.Register(t.Context(), authkit.Registration{Email: "owner@example.com", Password: pw, DisplayName: "Your bank"}, authkit.Client{})
+	require.NoError(t, err)
+	m := k.mail.Next(t)
+	assert.Equal(t, "confirm", m.Subject)
+	assert.True(t, strings.HasPrefix(m.Text, "[] owner@example.com https://"), m.Text)
 }

@@ -275,8 +275,16 @@ func (a *Authenticator) byEmail(email string) func(context.Context) (User, error
 	return func(ctx context.Context) (User, error) { return a.store.UserByEmail(ctx, email) }
 }
 
+// mailData is what a message to u is rendered with. It carries u's display
+// name only once u's address is verified: until then the name is the
+// choice of whoever registered the address, perhaps not its owner, and no
+// mail of ours carries a stranger's words (see MailData.DisplayName).
 func (a *Authenticator) mailData(u User, link string, ttl time.Duration) MailData {
-	return MailData{AppName: a.cfg.AppName, Email: u.Email, DisplayName: u.DisplayName, Link: link, ExpiresIn: humanDuration(ttl)}
+	d := MailData{AppName: a.cfg.AppName, Email: u.Email, Link: link, ExpiresIn: humanDuration(ttl)}
+	if u.EmailVerified {
+		d.DisplayName = u.DisplayName
+	}
+	return d
 }
 
 // humanDuration says d in words: "24 hours", "1 hour", "30 minutes".

@@ -11,7 +11,9 @@ import (
 type Registration struct {
 	Email    string
 	Password string
-	// DisplayName is optional; if empty, the part of Email before the "@".
+	// DisplayName is optional; if empty, the part of Email before the "@",
+	// unless that would break the rules for display names (it reads as a
+	// link, such as "www.evil.com"): then the display name stays empty.
 	DisplayName string
 }
 
@@ -31,7 +33,10 @@ type Registered struct {
 // Register creates an account with a password, queues the verification
 // email and signs the new user in through the same step as every sign-in.
 // It returns a *ValidationError (wrapping ErrInvalidInput) for bad input
-// and ErrEmailTaken if the normalized email is registered.
+// and ErrEmailTaken if the normalized email is registered. The email is
+// stored as NormalizeEmail gives it; a display name that holds control or
+// invisible characters (CodeControlCharacters) or a link
+// (CodeContainsLink) is refused.
 //
 // With Config.RequireVerifiedEmail set, nobody is signed in (SignedIn is
 // false): the user logs in once the emailed link has verified the address.
@@ -49,7 +54,7 @@ func (a *Authenticator) Register(ctx context.Context, r Registration, c Client) 
 		return Registered{}, err
 	}
 	if name == "" {
-		name = email[:strings.LastIndexByte(email, '@')]
+		name = derivedDisplayName(email)
 	}
 	hash, err := a.hashPassword(ctx, r.Password)
 	if err != nil {

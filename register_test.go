@@ -23,7 +23,7 @@ func TestRegisterNormalizesAndRefusesDuplicates(t *testing.T) {
 	assert.NotEmpty(t, tok.AccessToken)
 	assert.NotEmpty(t, tok.RefreshToken)
 
-	for _, dup := range []string{"john.doe@example.com", "JOHN.DOE@EXAMPLE.COM", "\tjohn.doe@example.com"} {
+	for _, dup := range []string{"john.doe@example.com", "JOHN.DOE@EXAMPLE.COM", "\tjohn.doe@example.com", "john.doe@example.com\u00A0", "\u3000john.doe@example.com"} {
 		_, err := k.Register(t.Context(), authkit.Registration{Email: dup, Password: pw}, authkit.Client{})
 		assert.ErrorIs(t, err, authkit.ErrEmailTaken, "Register(%q)", dup)
 	}
@@ -54,6 +54,13 @@ func TestRegisterValidation(t *testing.T) {
 		{"C1 control in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\u0085x"}, "display_name", authkit.FieldError{Code: authkit.CodeControlCharacters}},
 		{"bidi override in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\u202Egnp.exe"}, "display_name", authkit.FieldError{Code: authkit.CodeControlCharacters}},
 		{"line separator in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\u2028Eve"}, "display_name", authkit.FieldError{Code: authkit.CodeControlCharacters}},
+		{"zero width space in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Bob\u200BEve"}, "display_name", authkit.FieldError{Code: authkit.CodeControlCharacters}},
+		{"URL in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Click http://evil.example to claim your prize"}, "display_name", authkit.FieldError{Code: authkit.CodeContainsLink}},
+		{"domain in display name", authkit.Registration{Email: "a@example.com", Password: pw, DisplayName: "Claim at evil.com"}, "display_name", authkit.FieldError{Code: authkit.CodeContainsLink}},
+		{"zero width space in email", authkit.Registration{Email: "a\u200B@example.com", Password: pw}, "email", authkit.FieldError{Code: authkit.CodeInvalidEmail}},
+		{"65-byte local part", authkit.Registration{Email: strings.Repeat("a", 65) + "@example.com", Password: pw}, "email", authkit.FieldError{Code: authkit.CodeInvalidEmail}},
+		{"domain literal", authkit.Registration{Email: "a@[192.0.2.1]", Password: pw}, "email", authkit.FieldError{Code: authkit.CodeInvalidEmail}},
+		{"72 bytes normalizing to more", authkit.Registration{Email: "a@example.com", Password: strings.Repeat("p", 69) + "\uFDFA"}, "password", authkit.FieldError{Code: authkit.CodeTooLong, Limit: 72}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -104,7 +111,7 @@ func TestConcurrentRegistrationOfOneEmail(t *testing.T) {
 
 func TestDisplayNamesOfPeopleAreAccepted(t *testing.T) {
 	k := newKit(t, nil)
-	for i, name := range []string{"Zoë O'Brien", "👩‍💻 Dev", "عربي", "  Padded\t"} {
+	for i, name := range []string{"Zoë O'Brien", "👩‍💻 Dev", "عربي", "  Padded\t", "J. R. R. Tolkien", "Dr. Who", "St.John", "ACME Inc."} {
 		tok, err := k.Register(t.Context(), authkit.Registration{Email: fmt.Sprintf("p%d@example.com", i), Password: pw, DisplayName: name}, authkit.Client{})
 		require.NoError(t, err, "Register(display name %q)", name)
 		assert.Equal(t, strings.TrimSpace(name), tok.User.DisplayName)

@@ -9,8 +9,9 @@ import (
 type User struct {
 	// ID is the user's identifier, a random UUID (version 4) in text form.
 	ID string
-	// Email is the normalized address: trimmed and lower-cased (see
-	// NormalizeEmail). Stores compare it case-insensitively as well.
+	// Email is the normalized address: trimmed, lower-cased, NFC, with the
+	// domain in its ASCII (IDNA) form (see NormalizeEmail). Stores compare
+	// it case-insensitively as well.
 	Email string
 	// DisplayName is the name shown to people; the local part of the email
 	// when none was given at registration.

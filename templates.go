@@ -48,8 +48,18 @@ type Templates struct {
 type MailData struct {
 	// AppName is Config.AppName.
 	AppName string
-	// Email and DisplayName are the recipient's.
-	Email       string
+	// Email is the recipient's address, as NormalizeEmail gives it.
+	Email string
+	// DisplayName is the recipient's display name, or empty: it is always
+	// empty while the recipient's address is not verified (the
+	// verification mail, and any reset mail or notice to an unverified
+	// account),
+	// because whoever chose the name may not own the address: anyone can
+	// register someone else's address with a name such as "Claim your
+	// prize at …", and the mail must not carry their words to its owner.
+	// It is also empty for an account that has no display name. Greet
+	// without it then, as the default templates do with
+	// "Hello{{with .DisplayName}} {{.}}{{end}},".
 	DisplayName string
 	// Link is the link to follow (empty for notices), built from
 	// Config.BaseURL; the token is in its "token" query parameter.
@@ -101,7 +111,7 @@ const htmlLayoutEnd = `<p style="color:#777;font-size:13px">If you did not ask f
 var defaultTemplates = Templates{
 	VerifyEmail: mustParse(
 		`Verify your email for {{.AppName}}`,
-		`Hello {{.DisplayName}},
+		`Hello{{with .DisplayName}} {{.}}{{end}},
 
 Please confirm that {{.Email}} is your email address by opening this link:
 
@@ -109,7 +119,7 @@ Please confirm that {{.Email}} is your email address by opening this link:
 
 The link works for {{.ExpiresIn}}. If you did not create an account at {{.AppName}}, you can ignore this message.
 `,
-		htmlLayoutStart+`<p>Hello {{.DisplayName}},</p>
+		htmlLayoutStart+`<p>Hello{{with .DisplayName}} {{.}}{{end}},</p>
 <p>Please confirm that <b>{{.Email}}</b> is your email address.</p>
 <p><a href="{{.Link}}" style="display:inline-block;padding:10px 18px;background:#2456d3;color:#fff;text-decoration:none;border-radius:6px">Verify email</a></p>
 <p>Or paste this link into your browser:<br><span style="word-break:break-all">{{.Link}}</span></p>
@@ -117,7 +127,7 @@ The link works for {{.ExpiresIn}}. If you did not create an account at {{.AppNam
 `+htmlLayoutEnd),
 	ResetPassword: mustParse(
 		`Reset your {{.AppName}} password`,
-		`Hello {{.DisplayName}},
+		`Hello{{with .DisplayName}} {{.}}{{end}},
 
 Someone asked to reset the password of the {{.AppName}} account for {{.Email}}. To choose a new password, open this link:
 
@@ -125,7 +135,7 @@ Someone asked to reset the password of the {{.AppName}} account for {{.Email}}. 
 
 The link works for {{.ExpiresIn}} and only once. If you did not ask for this, you can ignore this message: your password stays as it is.
 `,
-		htmlLayoutStart+`<p>Hello {{.DisplayName}},</p>
+		htmlLayoutStart+`<p>Hello{{with .DisplayName}} {{.}}{{end}},</p>
 <p>Someone asked to reset the password of the {{.AppName}} account for <b>{{.Email}}</b>.</p>
 <p><a href="{{.Link}}" style="display:inline-block;padding:10px 18px;background:#2456d3;color:#fff;text-decoration:none;border-radius:6px">Choose a new password</a></p>
 <p>Or paste this link into your browser:<br><span style="word-break:break-all">{{.Link}}</span></p>
@@ -133,13 +143,13 @@ The link works for {{.ExpiresIn}} and only once. If you did not ask for this, yo
 `+htmlLayoutEnd),
 	PasswordChanged: mustParse(
 		`Your {{.AppName}} password was changed`,
-		`Hello {{.DisplayName}},
+		`Hello{{with .DisplayName}} {{.}}{{end}},
 
 The password of the {{.AppName}} account for {{.Email}} was just changed, and every other device was signed out.
 
 If this was not you, reset your password at once with "Forgot password" and contact us.
 `,
-		htmlLayoutStart+`<p>Hello {{.DisplayName}},</p>
+		htmlLayoutStart+`<p>Hello{{with .DisplayName}} {{.}}{{end}},</p>
 <p>The password of the {{.AppName}} account for <b>{{.Email}}</b> was just changed, and every other device was signed out.</p>
 <p>If this was not you, reset your password at once with “Forgot password” and contact us.</p>
 </body></html>

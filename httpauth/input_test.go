@@ -36,6 +36,7 @@ func TestMalformedInput(t *testing.T) {
 		{"null", `null`, "application/json", 400, "invalid_input"},
 		{"trailing data", `{"email": "ada@example.com"} {"email": "bob@example.com"}`, "application/json", 400, "invalid_input"},
 		{"trailing garbage", `{"email": "ada@example.com"}x`, "application/json", 400, "invalid_input"},
+		{"member twice", `{"email": "ada@example.com", "email": "ada@example.com", "token": "x", "refresh_token": "x"}`, "application/json", 400, "invalid_input"},
 		{"huge body", huge, "application/json", 413, "body_too_large"},
 		{"text/plain", `{"email": "ada@example.com"}`, "text/plain", 415, "unsupported_media_type"},
 		{"form", `email=ada%40example.com`, "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
@@ -76,6 +77,8 @@ func TestEmptyBodyAsInDRF(t *testing.T) {
 	assert.Equal(t, map[string]any{"email": []any{"Not a valid string."}}, m["fields"])
 	m = assertProblem(t, e.post("/register", `{"email": "not an email", "password": "correct horse"}`), http.StatusBadRequest, "invalid_input")
 	assert.Equal(t, map[string]any{"email": []any{"Enter a valid email address."}}, m["fields"])
+	m = assertProblem(t, e.post("/register", `{"email": "Email": "x"}`), http.StatusBadRequest, "invalid_input")
+	assert.Nil(t, m["fields"], "malformed JSON is reported as such, before any check of member names")
 }
 
 // TestAcceptedJSONVariants checks what a client may send: a UTF-8 charset,

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -16,6 +18,7 @@ const (
 	detailNotJSON     = "Request body is not valid JSON."
 	detailNotAnObject = "Request body must be a JSON object."
 	detailUnreadable  = "Request body could not be read."
+	detailDuplicate   = "Request body must not give a member more than once."
 )
 
 // decode reads r's JSON body into dst, which must point to a struct.
@@ -26,7 +29,11 @@ const (
 // missing fields. Any other body must be declared application/json (a
 // charset parameter, if any, must be UTF-8; 415 otherwise) and hold exactly
 // one JSON object: malformed JSON, members of the wrong type and trailing
-// data are a 400 invalid_input. Unknown members are ignored.
+// data are a 400 invalid_input. So are a member given twice and a member
+// whose name differs from one of dst's JSON field names only in case
+// (encoding/json would fill the field from it, and from the last of
+// duplicates, so that a body could say one thing to a reader or a proxy
+// that checks it and another to us). Other unknown members are ignored.
 func (h *Handler) decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if r.Body == nil {
 		return nil
@@ -64,7 +71,73 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, dst any) error 
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return badInput(detailNotJSON, nil)
 	}
+	return checkMembers(data, dst)
+}
+
+// checkMembers walks the members of the JSON object in data, which
+// decoded into dst without error, and refuses one given twice or one whose
+// name differs from a field name of dst only in case, in the fold
+// encoding/json matches names with (strings.EqualFold: "EMAIL", "Email",
+// and even "paſſword", with U+017F LATIN SMALL LETTER LONG S, for
+// "password"). Only the object's own members are walked: the kit's
+// request bodies are flat.
+func checkMembers(data []byte, dst any) error {
+	fields := jsonFields(reflect.TypeOf(dst))
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return badInput(detailNotJSON, nil)
+	}
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return badInput(detailNotJSON, nil)
+		}
+		name, _ := tok.(string)
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return badInput(detailNotJSON, nil)
+		}
+		for _, field := range fields {
+			if name != field && strings.EqualFold(name, field) {
+				return badInput(detailInvalidInput, map[string][]string{field: {fmt.Sprintf(msgFieldNameCase, field)}})
+			}
+		}
+		if seen[name] {
+			if slices.Contains(fields, name) {
+				return badInput(detailInvalidInput, map[string][]string{name: {msgDuplicateField}})
+			}
+			// An unknown member is not echoed back.
+			return badInput(detailDuplicate, nil)
+		}
+		seen[name] = true
+	}
 	return nil
+}
+
+// jsonFields returns the JSON names of the fields of the struct that t
+// points to.
+func jsonFields(t reflect.Type) []string {
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	t = t.Elem()
+	var names []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		names = append(names, name)
+	}
+	return names
 }
 
 // badInput is a 400 invalid_input about the request body.

@@ -18,6 +18,7 @@ var fieldWording = map[authkit.FieldCode]string{
 	authkit.CodeTooShort:          "Ensure this field has at least %d characters.",
 	authkit.CodeTooLong:           "Ensure this field has no more than %d characters.",
 	authkit.CodeControlCharacters: "Display name must not contain control characters.",
+	authkit.CodeContainsLink:      "Display name must not contain links or web addresses.",
 	authkit.CodeWrongPassword:     "Current password is incorrect.",
 }
 
@@ -32,10 +33,13 @@ var passwordWording = map[authkit.FieldCode]string{
 var passwordFields = map[string]bool{"password": true, "new_password": true, "current_password": true}
 
 // Messages of the decoder, for JSON members of the wrong type, in Django
-// REST Framework's words.
+// REST Framework's words; and for members given twice, or under a name
+// that differs from the field's only in case.
 const (
-	msgNotAString   = "Not a valid string."
-	msgInvalidValue = "Invalid value."
+	msgNotAString     = "Not a valid string."
+	msgInvalidValue   = "Invalid value."
+	msgDuplicateField = "This field must be given only once."
+	msgFieldNameCase  = "Field names are case-sensitive: send this field as %q."
 )
 
 // fieldMessages words every field error of v.

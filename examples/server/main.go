@@ -264,13 +264,17 @@ func routes(api *httpauth.Handler) http.Handler {
 // hello is the sample handler behind RequireUser.
 func hello(w http.ResponseWriter, r *http.Request) {
 	u, _ := httpauth.UserFrom(r.Context())
+	name := u.DisplayName
+	if name == "" {
+		name = u.Email
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	_ = json.NewEncoder(w).Encode(struct {
 		Message string `json:"message"`
-	}{"Hello, " + u.DisplayName + "!"})
+	}{"Hello, " + name + "!"})
 }
 
 //go:embed pages
