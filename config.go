@@ -26,11 +26,35 @@ type Config struct {
 	// tokens. Required unless SigningKey is set.
 	Secret []byte
 
-	// SigningKey signs new access tokens; when set, Secret is ignored.
+	// SigningKey signs new access tokens; when set, Secret signs nothing
+	// (it may still key device credentials: see DeviceSecret).
 	// VerificationKeys are extra keys that only verify, so that tokens signed
 	// by a retired key keep working until it is removed.
 	SigningKey       *Key
 	VerificationKeys []*Key
+
+	// DeviceSecret keys the device credentials that clients get when they
+	// sign in (NewDeviceToken, Client.Device): a login that shows one is
+	// held to that device's own budget of guesses, not to the account's,
+	// so guesses made elsewhere cannot keep the owner out (see Limits). If
+	// set, it must be at least 32 bytes of random data, kept secret like
+	// Secret: whoever knows it can mint credentials, which buy guesses
+	// (Limits.LoginFailuresDevice) but never access. If nil, the device
+	// key is derived from Secret when it holds at least 32 bytes, else
+	// from SigningKey's private key. Either way the key is derived (with
+	// HMAC-SHA256 and a label of its own), never used raw, and fixed when
+	// New runs: SetKeys does not change it.
+	//
+	// Changing the key's source (a new DeviceSecret, a new Secret, or a new
+	// SigningKey when neither is set) forgets every device: their
+	// credentials are ignored and they fall back to the account's budgets
+	// until their next login. Nobody is locked out by it. Set DeviceSecret
+	// if you rotate signing keys by restarting with a new one.
+	DeviceSecret []byte
+
+	// DeviceTTL is how long a device credential is good for after it was
+	// issued; every login issues a fresh one. If zero, 180 days.
+	DeviceTTL time.Duration
 
 	// Issuer is the "iss" claim written into access tokens and required of
 	// them. If empty, BaseURL (such as "https://app.example.com"), so that
@@ -141,6 +165,16 @@ type Config struct {
 	// by default, like the seed design.
 	RequireVerifiedEmail bool
 
+	// RegisterQuietly makes Register tell nothing about whether an address
+	// is registered: for a new address and a taken one alike it signs
+	// nobody in and answers the same (Registered.User holds only the email
+	// and display name given), and the owner of a taken address is mailed
+	// that someone tried to register it. The new user signs in with Login,
+	// after verifying when RequireVerifiedEmail is set. Off by default, as
+	// the seed design: Register then answers ErrEmailTaken for a taken
+	// address, which tells anyone who asks which addresses have accounts.
+	RegisterQuietly bool
+
 	// BaseURL is the absolute http(s) URL that links in emails start with,
 	// such as "https://app.example.com". It is never taken from a request.
 	// Required.
@@ -192,6 +226,9 @@ type Config struct {
 	// Now returns the current time. If nil, time.Now. Tests set it to
 	// control expiry.
 	Now func() time.Time
+
+	// deviceKey signs device credentials; withDefaults derives it.
+	deviceKey []byte
 }
 
 // Default values of Config fields.
@@ -212,6 +249,7 @@ const (
 	DefaultMailRetryDelay        = time.Second
 	DefaultMailTimeout           = 30 * time.Second
 	DefaultMaxHashWait           = 2 * time.Second
+	DefaultDeviceTTL             = 180 * 24 * time.Hour
 	minSecretBytes               = 32
 	defaultEmailVerificationPath = "/verify-email"
 	defaultResetPasswordPath     = "/reset-password"
@@ -238,13 +276,16 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SigningKey == nil && len(c.Secret) < minSecretBytes {
 		return c, configError("Secret must be at least %d bytes (or set SigningKey)", minSecretBytes)
 	}
+	if c.DeviceSecret != nil && len(c.DeviceSecret) < minSecretBytes {
+		return c, configError("DeviceSecret must be at least %d bytes (or nil)", minSecretBytes)
+	}
 	for name, d := range map[string]time.Duration{
 		"AccessTokenTTL": c.AccessTokenTTL, "RefreshTokenTTL": c.RefreshTokenTTL,
 		"SessionMaxAge": c.SessionMaxAge, "SessionIdleTimeout": c.SessionIdleTimeout,
 		"RefreshReuseGrace": c.RefreshReuseGrace, "Leeway": c.Leeway,
 		"EmailVerificationTTL": c.EmailVerificationTTL, "ResetTTL": c.ResetTTL,
 		"MailRetryDelay": c.MailRetryDelay, "MailTimeout": c.MailTimeout,
-		"MaxHashWait": c.MaxHashWait,
+		"MaxHashWait": c.MaxHashWait, "DeviceTTL": c.DeviceTTL,
 	} {
 		if d < 0 {
 			return c, configError("%s must not be negative", name)
@@ -289,6 +330,10 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.MailRetryDelay, DefaultMailRetryDelay)
 	setDefault(&c.MailTimeout, DefaultMailTimeout)
 	setDefault(&c.MaxHashWait, DefaultMaxHashWait)
+	setDefault(&c.DeviceTTL, DefaultDeviceTTL)
+	if c.deviceKey, err = deriveDeviceKey(c); err != nil {
+		return c, err
+	}
 	if c.Limiter == nil {
 		c.Limiter = &MemoryLimiter{}
 	}

@@ -61,7 +61,9 @@
 // (input rules, reported as FieldCodes that the edge words), hasher.go
 // (password hashing and its bound), token.go and keys.go (access tokens and
 // their keys), postoffice.go (mail off the request path), limit.go (rate
-// limits) and store.go (the Store contract).
+// limits), device.go (device credentials, which keep an owner's known
+// devices out of the account's failure budgets) and store.go (the Store
+// contract).
 //
 // # Security
 //
@@ -82,6 +84,11 @@
 //     version: a password reset or change, logging out everywhere, or
 //     disabling the account cuts off every token issued before, wherever
 //     the user is loaded (Authenticator.Authenticate).
+//   - Guessing is bounded per account and client network, and to 100
+//     checked passwords a day per account (NIST SP 800-63B §5.2.2). A
+//     device that signed in before (NewDeviceToken, Client.Device) has a
+//     budget of its own, so whoever merely knows an address cannot lock its
+//     owner out; a completed reset clears the account's budgets.
 //   - Refresh tokens rotate on every use; a spent one (however many
 //     rotations ago) replayed after a short grace ends the whole session.
 //   - Links in emails are built from Config.BaseURL, never from a request.

@@ -15,6 +15,7 @@ type EventType string
 // The events the kit reports through Config.OnEvent.
 const (
 	EventUserCreated            EventType = "user_created"
+	EventUserCreateFail         EventType = "user_create_fail"
 	EventLoginSuccess           EventType = "authn_login_success"
 	EventLoginFail              EventType = "authn_login_fail"
 	EventEmailVerified          EventType = "authn_email_verified"
@@ -61,16 +62,30 @@ type Event struct {
 	Recipient string
 }
 
-// Client describes who made a request, for events and sessions. The
-// httpauth package fills it from the HTTP request; callers of the flows
-// may leave it empty. Both fields are the client's to choose: the kit
-// cleans them (valid UTF-8, no control characters, bounded length) before
-// they reach a Session or an Event.
+// Client describes who made a request, for rate limits, events and
+// sessions. The httpauth package fills it from the HTTP request; callers
+// of the flows may leave it empty. Every field is the client's to choose:
+// the kit cleans Addr and UserAgent (valid UTF-8, no control characters,
+// bounded length) before they reach a Session or an Event, and Device
+// reaches neither.
 type Client struct {
-	// Addr is the client's IP address.
+	// Addr is the client's IP address. The per-address limits, and the
+	// account's strict failure budget, count on its network (see
+	// Limits.IPv6Prefix).
 	Addr string
 	// UserAgent is the client's User-Agent header.
 	UserAgent string
+	// Device is the device credential the client shows, as NewDeviceToken
+	// issued it after an earlier sign-in (httpauth takes it from the login
+	// body's device_token, else from the authkit_device cookie). Login and
+	// ChangePassword read it: when it is a valid, unexpired credential of
+	// the account concerned, the attempt spends the device's budget
+	// (Limits.LoginFailuresDevice) instead of the account's, so that
+	// guesses made elsewhere do not hold the device back. Anything else,
+	// a credential of another account or deployment or an expired, forged
+	// or malformed one, is ignored alike: the account's budgets apply, as
+	// with none. Other flows ignore it.
+	Device string
 }
 
 // Bounds of the Client fields as the kit keeps them.

@@ -138,19 +138,62 @@ func (m *MemoryLimiter) DeleteStale(ctx context.Context, now time.Time) (int64, 
 // Authentication and Credential Stuffing Prevention cheat sheets (throttle
 // per account and per source address, make lockouts soft and short, and
 // do not let the limit reveal whether an account exists).
+//
+// # Guessing a password
+//
+// Every login (and every current password given to ChangePassword) spends
+// one unit of a failure budget before its password is checked, so that
+// concurrent guesses cannot overrun the budget; a spent budget refuses
+// with a *RateLimitError before any password is checked, the same for
+// right and wrong passwords and for accounts that do not exist. Which
+// budgets it spends depends on the client:
+//
+//   - A client that shows a known device of the account (Client.Device, a
+//     credential that NewDeviceToken issued after an earlier sign-in)
+//     spends LoginFailuresDevice, that device's own budget, and nothing of
+//     the account's. Guesses made elsewhere never hold it back, which is
+//     what keeps an attacker who knows the address from locking its owner
+//     out (OWASP's device cookies).
+//   - Any other client spends both of the account's budgets: the strict
+//     LoginFailures, counted on the account and the client's network, and
+//     the ceiling LoginFailuresSustained, counted on the account alone.
+//     Each is looked at before either is spent, so a request that one
+//     refuses spends nothing of the other.
+//
+// A right password restores the device's budget and the strict budget of
+// the client's network, whole; it does not give back its unit of the
+// ceiling. The ceiling counts passwords checked, right or wrong, so that
+// no login of the owner's reopens the account to guessing: were it
+// restored by the owner's logins, an attacker could guess a full burst
+// after each of them. (A client that signs in to one account more than
+// about 80 times a day without showing its device credential will find
+// itself throttled; it should keep the credential, or refresh its tokens
+// instead of logging in again.) A completed ResetPassword clears the ceiling and the
+// strict budget of the network it came from; the strict budgets of other
+// networks (the attacker's) refill on their own.
 type Limits struct {
-	// LoginFailures is the per-account budget of failed logins, keyed on
-	// the normalized email whether or not the account exists. Default: 5 at
-	// once, then one more per minute. Every attempt takes a unit before its
-	// password is checked, so concurrent guesses cannot overrun it; a
-	// successful login restores the whole budget. Wrong current passwords
-	// given to ChangePassword spend the same budget.
+	// LoginFailures is the strict budget of login attempts on one account
+	// from one client network (see IPv6Prefix): it is keyed on the
+	// normalized email, whether or not the account exists, and the
+	// client's network; with no Client.Addr, on the email alone. Default:
+	// 5 at once, then one more per minute. Guesses from one network do not
+	// spend another's budget; LoginFailuresSustained bounds them all.
 	LoginFailures Limit
-	// LoginFailuresSustained is a slower second budget on the same
-	// failures, so that waits grow for a sustained attack: default 20 at
-	// once, then one more per 30 minutes, which holds an attacker to at
-	// most 68 tries in a day, under NIST's 100.
+	// LoginFailuresSustained is the ceiling on the login attempts of one
+	// account, keyed on the normalized email alone, from every network
+	// together. Default: 20 at once, then one more per 18 minutes. In any
+	// 24 hours GCRA allows at most Burst + 24h/Every attempts, so the
+	// default holds an account to 20 + 80 = 100 passwords checked a day,
+	// as NIST SP 800-63B §5.2.2 allows; clients with a known device do not
+	// spend it.
 	LoginFailuresSustained Limit
+	// LoginFailuresDevice is the budget of login attempts from one known
+	// device (Client.Device), keyed on the device, in place of the
+	// account's budgets. Default: 10 at once, then one more per 18
+	// minutes: at most 10 + 80 = 90 passwords checked a day, so that a
+	// stolen device credential guesses no faster than the account's
+	// ceiling allows. A right password restores it whole.
+	LoginFailuresDevice Limit
 	// LoginAddr bounds login attempts from one client network (see
 	// IPv6Prefix). Default: 30 at once, then one every 2 seconds.
 	LoginAddr Limit
@@ -171,10 +214,10 @@ type Limits struct {
 
 	// IPv4Prefix and IPv6Prefix are the lengths of the networks that the
 	// per-address limits (LoginAddr, RegisterAddr, MailAddr, TokenAddr)
-	// count on: every client address in one network spends the same
-	// budget. If zero, 32 for IPv4 (each address counts on its own) and 64
-	// for IPv6. New refuses an IPv4Prefix outside 1–32 and an IPv6Prefix
-	// outside 1–128.
+	// and the strict account budget (LoginFailures) count on: every client
+	// address in one network spends the same budget. If zero, 32 for IPv4
+	// (each address counts on its own) and 64 for IPv6. New refuses an
+	// IPv4Prefix outside 1–32 and an IPv6Prefix outside 1–128.
 	//
 	// Security: an IPv6 customer is given at least a /64 (often a /56 or a
 	// /48), and a host picks its addresses in it freely (temporary
@@ -205,7 +248,8 @@ func (l Limits) withDefaults() Limits {
 		}
 	}
 	def(&l.LoginFailures, 5, time.Minute)
-	def(&l.LoginFailuresSustained, 20, 30*time.Minute)
+	def(&l.LoginFailuresSustained, 20, 18*time.Minute)
+	def(&l.LoginFailuresDevice, 10, 18*time.Minute)
 	def(&l.LoginAddr, 30, 2*time.Second)
 	def(&l.RegisterAddr, 10, 6*time.Minute)
 	def(&l.MailAddr, 10, time.Minute)
@@ -220,7 +264,8 @@ func (l Limits) withDefaults() Limits {
 func (l Limits) check() error {
 	for name, lim := range map[string]Limit{
 		"LoginFailures": l.LoginFailures, "LoginFailuresSustained": l.LoginFailuresSustained,
-		"LoginAddr": l.LoginAddr, "RegisterAddr": l.RegisterAddr, "MailAddr": l.MailAddr,
+		"LoginFailuresDevice": l.LoginFailuresDevice, "LoginAddr": l.LoginAddr,
+		"RegisterAddr": l.RegisterAddr, "MailAddr": l.MailAddr,
 		"MailEmail": l.MailEmail, "TokenAddr": l.TokenAddr,
 	} {
 		if !lim.Off && (lim.Burst < 1 || lim.Every <= 0) {
@@ -372,11 +417,13 @@ func perAddress(name string) bool {
 const (
 	limitLoginFailures          = "login_failures"
 	limitLoginFailuresSustained = "login_failures_sustained"
+	limitLoginFailuresDevice    = "login_failures_device"
 	limitLoginAddr              = "login_addr"
 	limitRegisterAddr           = "register_addr"
 	limitMailAddr               = "mail_addr"
 	limitForgotEmail            = "forgot_password_email"
 	limitResendEmail            = "resend_verification_email"
+	limitTakenEmail             = "register_taken_email"
 	limitTokenAddr              = "token_addr"
 )
 
@@ -396,34 +443,83 @@ func (a *Authenticator) mailBudget(ctx context.Context, c Client, name, email st
 	return err == nil, err
 }
 
-// spendLoginFailure takes one unit of each of the account's failure
-// budgets before its password is checked, and refuses with a
-// *RateLimitError, checking nothing, when either is spent. It answers
-// alike whether the account exists and whatever the password: a right
-// password then gives the unit back (clearLoginFailures). Spending first,
-// rather than counting failures after the check, is what holds concurrent
-// guesses to the budget: each one needs a unit before it may run.
-func (a *Authenticator) spendLoginFailure(ctx context.Context, c Client, email string) error {
-	l := a.cfg.Limits
-	// Look first, so that a request refused by one budget spends nothing
-	// of the other; the Allows below are what decide under concurrency.
-	if err := a.peek(ctx, c, limitLoginFailuresSustained, l.LoginFailuresSustained, email); err != nil {
-		return err // the longer wait, when both budgets are spent
-	}
-	if err := a.peek(ctx, c, limitLoginFailures, l.LoginFailures, email); err != nil {
-		return err
-	}
-	if err := a.allow(ctx, c, limitLoginFailures, l.LoginFailures, email); err != nil {
-		return err
-	}
-	return a.allow(ctx, c, limitLoginFailuresSustained, l.LoginFailuresSustained, email)
+// guess is a password check that a flow has paid for: the budgets it
+// spent, so that a right password can give them back.
+type guess struct {
+	// email is the account's normalized email: the ceiling's key.
+	email string
+	// network is the strict budget's key: the email and the client's
+	// network (accountNetwork).
+	network string
+	// device is the id of the known device whose budget was spent instead
+	// of the account's, or "".
+	device string
 }
 
-// clearLoginFailures restores the account's budgets after a good login.
-func (a *Authenticator) clearLoginFailures(ctx context.Context, email string) {
-	for _, name := range []string{limitLoginFailures, limitLoginFailuresSustained} {
-		if err := a.cfg.Limiter.Reset(ctx, a.counterKey(name, email)); err != nil {
-			a.cfg.Logger.WarnContext(ctx, "authkit: clear login failures", "error", err)
-		}
+// spendGuess takes one unit of the failure budgets that a password check
+// for email by c must spend (see Limits), before the password is checked,
+// and refuses with a *RateLimitError, checking nothing, when one is spent.
+// It answers alike whether the account exists and whatever the password:
+// a right password then gives back what it may (guessedRight). Spending
+// first, rather than counting failures after the check, is what holds
+// concurrent guesses to the budget: each one needs a unit before it may
+// run.
+func (a *Authenticator) spendGuess(ctx context.Context, c Client, email string) (guess, error) {
+	l := a.cfg.Limits
+	g := guess{email: email, network: a.accountNetwork(email, c.Addr)}
+	if id, ok := a.knownDevice(c.Device, email); ok {
+		g.device = id
+		return g, a.allow(ctx, c, limitLoginFailuresDevice, l.LoginFailuresDevice, id)
+	}
+	// Look first, so that a request refused by one budget spends nothing
+	// of the other; the Allows below are what decide under concurrency.
+	if err := a.peek(ctx, c, limitLoginFailuresSustained, l.LoginFailuresSustained, g.email); err != nil {
+		return g, err // the longer wait, when both budgets are spent
+	}
+	if err := a.peek(ctx, c, limitLoginFailures, l.LoginFailures, g.network); err != nil {
+		return g, err
+	}
+	if err := a.allow(ctx, c, limitLoginFailures, l.LoginFailures, g.network); err != nil {
+		return g, err
+	}
+	return g, a.allow(ctx, c, limitLoginFailuresSustained, l.LoginFailuresSustained, g.email)
+}
+
+// accountNetwork is the value the strict failure budget of email counts
+// on for a client at addr: the email and the client's network
+// (Limits.clientNetwork), or the email alone when there is no address.
+// A normalized email holds no NUL, so the two kinds never meet.
+func (a *Authenticator) accountNetwork(email, addr string) string {
+	if addr == "" {
+		return email
+	}
+	return email + "\x00" + a.cfg.Limits.clientNetwork(addr)
+}
+
+// guessedRight gives back, after a right password, what g spent that a
+// right password may restore: the strict budget of the client's network
+// and the known device's budget, whole. The ceiling stays spent (see
+// Limits).
+func (a *Authenticator) guessedRight(ctx context.Context, g guess) {
+	a.resetLimit(ctx, limitLoginFailures, g.network)
+	if g.device != "" {
+		a.resetLimit(ctx, limitLoginFailuresDevice, g.device)
+	}
+}
+
+// clearAccountBudgets restores the failure budgets of the account of email
+// after its owner proved control of it by other means (a completed
+// password reset): the ceiling and the strict budget of c's network. The
+// strict budgets of other networks refill on their own.
+func (a *Authenticator) clearAccountBudgets(ctx context.Context, c Client, email string) {
+	a.resetLimit(ctx, limitLoginFailuresSustained, email)
+	a.resetLimit(ctx, limitLoginFailures, a.accountNetwork(email, c.Addr))
+}
+
+// resetLimit forgets the events of the named limit for value. A failure
+// is logged: it leaves a budget spent, which refills with time.
+func (a *Authenticator) resetLimit(ctx context.Context, name, value string) {
+	if err := a.cfg.Limiter.Reset(ctx, a.counterKey(name, value)); err != nil {
+		a.cfg.Logger.WarnContext(ctx, "authkit: restore a failure budget", "limit", name, "error", err)
 	}
 }

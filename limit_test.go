@@ -110,7 +110,9 @@ func TestLoginWaitsGrowUnderASustainedAttack(t *testing.T) {
 		k.clock.Advance(time.Minute)
 	}
 	assert.LessOrEqual(t, tries, 100, "NIST SP 800-63B: at most 100 failures")
-	assert.Greater(t, longest, 20*time.Minute, "waits grow far beyond the first minute")
+	// The ceiling refills one guess per 18 minutes: once it is spent, the
+	// wait is that of the ceiling, far beyond the strict budget's minute.
+	assert.Greater(t, longest, 15*time.Minute, "waits grow far beyond the first minute")
 }
 
 func TestMailBudgetPerEmailSendsNothingButSaysTheSame(t *testing.T) {

@@ -13,6 +13,9 @@ const (
 	MessageVerifyEmail     MessageKind = "verify_email"
 	MessageResetPassword   MessageKind = "reset_password"
 	MessagePasswordChanged MessageKind = "password_changed"
+	// MessageAlreadyRegistered tells the owner of an address that someone
+	// tried to register it (Config.RegisterQuietly).
+	MessageAlreadyRegistered MessageKind = "already_registered"
 )
 
 // Message is one email, rendered and ready to send.

@@ -15,6 +15,17 @@ import (
 // unknown email costs the same password work as a wrong password. Only
 // after the right password does it reveal ErrAccountDisabled or
 // ErrEmailNotVerified.
+//
+// Before the password is checked, the attempt spends one unit of a
+// failure budget (see Limits): the budget of the known device that
+// c.Device names, when it is a valid credential of this account; else the
+// account's strict budget for c's network and its ceiling. When the budget
+// is spent, Login returns a *RateLimitError without checking the password.
+// A right password gives back the device's budget and the strict budget of
+// c's network, not the ceiling. An invalid c.Device is ignored, never an
+// error. Hand the client a device credential after a successful login
+// (NewDeviceToken) so that its next logins are not held back by guesses
+// made elsewhere.
 func (a *Authenticator) Login(ctx context.Context, email, password string, c Client) (Tokens, error) {
 	email = NormalizeEmail(email)
 	v := &ValidationError{}
@@ -26,10 +37,11 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 	if err := a.allow(ctx, c, limitLoginAddr, a.cfg.Limits.LoginAddr, c.Addr); err != nil {
 		return Tokens{}, err
 	}
-	// One unit of the account's failure budgets is spent before any
-	// password is checked, alike whether the account exists; a right
-	// password gives it back. A spent budget refuses here.
-	if err := a.spendLoginFailure(ctx, c, email); err != nil {
+	// One unit of the device's or the account's failure budgets is spent
+	// before any password is checked, alike whether the account exists; a
+	// right password gives back what it may. A spent budget refuses here.
+	g, err := a.spendGuess(ctx, c, email)
+	if err != nil {
 		return Tokens{}, err
 	}
 	u, err := a.store.UserByEmail(ctx, email)
@@ -44,7 +56,7 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 	if err != nil {
 		return Tokens{}, fmt.Errorf("authkit: login: %w", err)
 	}
-	ok, err := a.verifyPassword(ctx, u.PasswordHash, password)
+	ok, legacy, err := a.matchPassword(ctx, u.PasswordHash, password)
 	if err != nil {
 		if errors.Is(err, ErrBusy) {
 			return Tokens{}, err
@@ -68,14 +80,15 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 	// recorded, would count against the owner.
 	ctx, cancel := a.detach(ctx)
 	defer cancel()
-	a.clearLoginFailures(ctx, email)
+	a.guessedRight(ctx, g)
 	t, err := a.signIn(ctx, proof{user: u, methods: []string{MethodPassword}}, c)
 	if err != nil {
 		return Tokens{}, err
 	}
 	// Rehash only now: signIn's check must not take our own new hash for a
-	// change of password.
-	if a.hasher.NeedsRehash(u.PasswordHash) {
+	// change of password. A hash that matched only the password as typed
+	// predates normalization: its replacement holds the NFKC form.
+	if legacy || a.hasher.NeedsRehash(u.PasswordHash) {
 		a.rehash(ctx, u, password)
 	}
 	return t, nil
@@ -114,11 +127,15 @@ type PasswordChange struct {
 // A wrong current password is a *ValidationError with CodeWrongPassword on
 // "current_password".
 //
-// Wrong current passwords spend the same per-account failure budgets as
-// failed logins (Config.Limits.LoginFailures and LoginFailuresSustained),
-// so a stolen access token cannot be used to guess the password; when they
-// are spent, ChangePassword returns a *RateLimitError without checking it.
-// A disabled account gets ErrAccountDisabled.
+// Each current password given spends a unit of the same failure budgets
+// as a login (see Limits): the known device's when c.Device is a valid
+// credential of the account, else the account's strict budget for c's
+// network and its ceiling. So a stolen access token cannot be used to
+// guess the password, and guesses made elsewhere do not keep the owner's
+// known device from changing it. When the budget is spent, ChangePassword
+// returns a *RateLimitError without checking the password; a right one
+// gives back what it does for Login. A disabled account gets
+// ErrAccountDisabled.
 func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c Client) (Tokens, error) {
 	v := &ValidationError{}
 	if pc.CurrentPassword == "" {
@@ -135,7 +152,8 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c
 	if !u.Active {
 		return Tokens{}, ErrAccountDisabled
 	}
-	if err := a.spendLoginFailure(ctx, c, u.Email); err != nil {
+	g, err := a.spendGuess(ctx, c, NormalizeEmail(u.Email))
+	if err != nil {
 		return Tokens{}, err
 	}
 	ok, err := a.verifyPassword(ctx, u.PasswordHash, pc.CurrentPassword)
@@ -146,7 +164,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c
 		a.emit(ctx, c, Event{Type: EventPasswordChangeFail, UserID: u.ID, SessionID: pc.SessionID, Reason: "bad_password"})
 		return Tokens{}, fieldError("current_password", CodeWrongPassword)
 	}
-	a.clearLoginFailures(ctx, u.Email)
+	a.guessedRight(ctx, g)
 	newHash, err := a.hashPassword(ctx, pc.NewPassword)
 	if err != nil {
 		return Tokens{}, err

@@ -355,3 +355,26 @@ func TestAnUnusableStoredHashCostsTheSameAsAWrongPassword(t *testing.T) {
 		})
 	}
 }
+
+func TestAHashOfAnUnnormalizedPasswordIsReplacedOnLogin(t *testing.T) {
+	// Before passwords were NFKC-normalized, "ﬁsh and chips" (with the fi
+	// ligature) was hashed as typed. It keeps working, and the first login
+	// replaces the hash by one of the normalized form, after which either
+	// spelling works.
+	k := newKit(t, nil)
+	tok, _ := k.register(t, "legacy@example.com", pw)
+	old, err := authkit.BcryptHasher{Cost: 4}.Hash("\uFB01sh and chips")
+	require.NoError(t, err)
+	_, err = k.store.UpdateUser(t.Context(), tok.User.ID, authkit.UserUpdate{PasswordHash: &old, UpdatedAt: k.clock.Now()})
+	require.NoError(t, err)
+
+	_, err = k.Login(t.Context(), "legacy@example.com", "fish and chips", authkit.Client{})
+	require.ErrorIs(t, err, authkit.ErrInvalidCredentials, "the old hash holds the ligature")
+	_, err = k.Login(t.Context(), "legacy@example.com", "\uFB01sh and chips", authkit.Client{})
+	require.NoError(t, err, "the password as typed still works")
+	u, err := k.User(t.Context(), tok.User.ID)
+	require.NoError(t, err)
+	assert.NotEqual(t, old, u.PasswordHash, "the hash was replaced")
+	_, err = k.Login(t.Context(), "legacy@example.com", "fish and chips", authkit.Client{})
+	assert.NoError(t, err, "now the normalized spelling works too")
+}

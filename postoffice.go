@@ -302,6 +302,27 @@ func humanDuration(d time.Duration) string {
 	return fmt.Sprintf("%d %ss", n, unit)
 }
 
+// queueAlreadyRegistered queues the already-registered notice to the
+// owner of email. Everything that could take time or tell a taken address
+// from a new one (finding the owner, spending the address's mail budget,
+// so that registering an address over and over cannot flood its owner) is
+// done off the request path.
+func (a *Authenticator) queueAlreadyRegistered(email string) {
+	a.mail.post(mailJob{kind: MessageAlreadyRegistered, build: func(ctx context.Context) (Message, bool, error) {
+		if a.allow(ctx, Client{}, limitTakenEmail, a.cfg.Limits.MailEmail, email) != nil {
+			return Message{}, false, nil
+		}
+		u, err := a.store.UserByEmail(ctx, email)
+		if errors.Is(err, ErrNotFound) {
+			return Message{}, false, nil
+		}
+		if err != nil {
+			return Message{}, false, err
+		}
+		return a.templates.AlreadyRegistered.render(MessageAlreadyRegistered, a.mailData(u, "", 0))
+	}})
+}
+
 // queueNotice queues the password-changed notice to u.
 func (a *Authenticator) queueNotice(u User) {
 	a.mail.post(mailJob{kind: MessagePasswordChanged, notice: true, build: func(context.Context) (Message, bool, error) {

@@ -23,6 +23,15 @@ func (a *Authenticator) ForgotPassword(ctx context.Context, email string, c Clie
 // signs nobody in. It returns a *ValidationError for a password that breaks
 // the policy (the token is not spent then), and ErrInvalidToken or
 // ErrTokenExpired for a bad token.
+//
+// A completed reset clears the account's failure budgets (see Limits):
+// the ceiling (LoginFailuresSustained) and the strict budget
+// (LoginFailures) of c's network. The mail proved the owner, so an
+// attacker who kept the account's budgets spent cannot keep the new
+// password from working at once, from c's network or any other the
+// attacker has not guessed from. The strict budgets of the networks the
+// guesses came from are left to refill on their own (by default one
+// guess a minute each, under the ceiling).
 func (a *Authenticator) ResetPassword(ctx context.Context, token, password string, c Client) error {
 	v := &ValidationError{}
 	if token == "" {
@@ -78,6 +87,11 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, password strin
 	if err := a.store.DeleteUserTokens(ctx, u.ID, PurposeResetPassword); err != nil {
 		a.cfg.Logger.WarnContext(ctx, "authkit: reset password: delete spare tokens", "user_id", u.ID, "error", err)
 	}
+	// The password is set: clear the budgets even if the client went away
+	// meanwhile, or the owner would find the new one throttled.
+	bctx, cancel := a.detach(ctx)
+	a.clearAccountBudgets(bctx, c, NormalizeEmail(u.Email))
+	cancel()
 	a.emit(ctx, c, Event{Type: EventPasswordReset, UserID: u.ID})
 	a.queueNotice(u)
 	return nil

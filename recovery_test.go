@@ -92,3 +92,43 @@ func TestAPasswordChangeSpendsOutstandingResetLinks(t *testing.T) {
 	_, err = k.Login(t.Context(), "spent@example.com", "changed-pass-1", authkit.Client{})
 	assert.NoError(t, err, "the changed password stands")
 }
+
+// TestACompletedResetClearsTheAccountBudgets: an attacker spends the
+// account's ceiling, the strict budget of a network of its own and that of
+// the owner's network (from the owner's /64). Asking for a link, or
+// showing a bad one, clears nothing; a completed reset clears the ceiling
+// and the strict budget of the network it came from, so the new password
+// works at once, there and anywhere else, while the attacker's own network
+// stays throttled until its budget refills.
+func TestACompletedResetClearsTheAccountBudgets(t *testing.T) {
+	k, _ := newClockedKit(t, nil)
+	k.register(t, "owner@example.com", pw)
+	home := authkit.Client{Addr: "2001:db8:cafe:1::10"}
+	neighbour := authkit.Client{Addr: "2001:db8:cafe:1::666"} // in the owner's /64
+	away := authkit.Client{Addr: "203.0.113.66"}
+	for _, c := range []authkit.Client{neighbour, away} {
+		for guessFrom(t, k, "owner@example.com", c) {
+		}
+		require.Equal(t, "login_failures", lastLimit(t, k), "the strict budget of %s is spent", c.Addr)
+	}
+	spendCeiling(t, k, "owner@example.com", "")
+
+	require.NoError(t, k.ForgotPassword(t.Context(), "owner@example.com", home))
+	link := testkit.TokenOf(t, k.mail.Next(t, authkit.MessageResetPassword))
+	_, err := k.Login(t.Context(), "owner@example.com", pw, home)
+	throttled(t, err) // asking for a link proves nothing
+	assert.ErrorIs(t, k.ResetPassword(t.Context(), link+"x", "brand-new-pass", home), authkit.ErrInvalidToken)
+	_, err = k.Login(t.Context(), "owner@example.com", pw, home)
+	throttled(t, err) // nor does a bad link
+
+	require.NoError(t, k.ResetPassword(t.Context(), link, "brand-new-pass", home))
+	_, err = k.Login(t.Context(), "owner@example.com", "brand-new-pass", home)
+	require.NoError(t, err, "from the owner's network, whose strict budget the reset cleared")
+	_, err = k.Login(t.Context(), "owner@example.com", "brand-new-pass", authkit.Client{Addr: "198.51.100.77"})
+	require.NoError(t, err, "from anywhere: the ceiling is cleared")
+
+	assert.False(t, guessFrom(t, k, "owner@example.com", away), "the attacker's network is still throttled")
+	assert.Equal(t, "login_failures", lastLimit(t, k), "by its own strict budget, which the reset left alone")
+	k.clock.Advance(time.Minute)
+	assert.True(t, guessFrom(t, k, "owner@example.com", away), "and refills on its own")
+}

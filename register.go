@@ -40,6 +40,12 @@ type Registered struct {
 //
 // With Config.RequireVerifiedEmail set, nobody is signed in (SignedIn is
 // false): the user logs in once the emailed link has verified the address.
+//
+// With Config.RegisterQuietly set, a taken address is no error: Register
+// answers as for a new one, signing nobody in, with a Registered whose
+// User holds only the email and display name given (no ID, for either),
+// and mails the address's owner instead. A host that needs the new user's
+// id takes it from the EventUserCreated event.
 func (a *Authenticator) Register(ctx context.Context, r Registration, c Client) (Registered, error) {
 	email := NormalizeEmail(r.Email)
 	name := strings.TrimSpace(r.DisplayName)
@@ -66,15 +72,29 @@ func (a *Authenticator) Register(ctx context.Context, r Registration, c Client) 
 	}
 	now := a.now()
 	u := User{ID: id, Email: email, DisplayName: name, PasswordHash: hash, Active: true, CreatedAt: now, UpdatedAt: now}
+	// quiet is what a quiet registration answers, taken address or not.
+	quiet := Registered{User: User{Email: email, DisplayName: name}}
 	if err := a.store.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, ErrAlreadyExists) {
+		switch {
+		case !errors.Is(err, ErrAlreadyExists):
+			return Registered{}, fmt.Errorf("authkit: register: %w", err)
+		case !a.cfg.RegisterQuietly:
 			return Registered{}, ErrEmailTaken
 		}
-		return Registered{}, fmt.Errorf("authkit: register: %w", err)
+		a.emit(ctx, c, Event{Type: EventUserCreateFail, Reason: "email_taken"})
+		a.queueAlreadyRegistered(email)
+		return quiet, nil
 	}
+	// The account exists: what follows must not be cut short by a client
+	// that goes away.
+	ctx, cancel := a.detach(ctx)
+	defer cancel()
 	a.emit(ctx, c, Event{Type: EventUserCreated, UserID: u.ID})
 	a.queueLink(a.emailVerificationMail(), a.byID(u.ID))
-	if a.cfg.RequireVerifiedEmail {
+	switch {
+	case a.cfg.RegisterQuietly:
+		return quiet, nil
+	case a.cfg.RequireVerifiedEmail:
 		// A new address is unverified: signIn would refuse it.
 		return Registered{User: u}, nil
 	}

@@ -42,6 +42,9 @@ type Templates struct {
 	VerifyEmail     *MailTemplate
 	ResetPassword   *MailTemplate
 	PasswordChanged *MailTemplate
+	// AlreadyRegistered is sent, with Config.RegisterQuietly, to the owner
+	// of an address someone tried to register. Its MailData has no Link.
+	AlreadyRegistered *MailTemplate
 }
 
 // MailData is what a MailTemplate is executed with.
@@ -154,6 +157,18 @@ If this was not you, reset your password at once with "Forgot password" and cont
 <p>If this was not you, reset your password at once with “Forgot password” and contact us.</p>
 </body></html>
 `),
+	AlreadyRegistered: mustParse(
+		`You already have a {{.AppName}} account`,
+		`Hello{{with .DisplayName}} {{.}}{{end}},
+
+Someone, perhaps you, tried to create a {{.AppName}} account for {{.Email}}. There already is one, so nothing was created and nothing changed.
+
+If it was you, sign in, or use "Forgot password" if you do not remember your password. If it was not you, you can ignore this message.
+`,
+		htmlLayoutStart+`<p>Hello{{with .DisplayName}} {{.}}{{end}},</p>
+<p>Someone, perhaps you, tried to create a {{.AppName}} account for <b>{{.Email}}</b>. There already is one, so nothing was created and nothing changed.</p>
+<p>If it was you, sign in, or use “Forgot password” if you do not remember your password.</p>
+`+htmlLayoutEnd),
 }
 
 // merged returns the templates in t, with defaults where t has none.
@@ -170,6 +185,9 @@ func (t *Templates) merged() Templates {
 	}
 	if t.PasswordChanged != nil {
 		out.PasswordChanged = t.PasswordChanged
+	}
+	if t.AlreadyRegistered != nil {
+		out.AlreadyRegistered = t.AlreadyRegistered
 	}
 	return out
 }

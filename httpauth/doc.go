@@ -75,6 +75,13 @@
 //     Per-address rate limits count that address on its network (an IPv6
 //     /64 by default; see authkit.Limits.IPv6Prefix), while sessions and
 //     events record it whole.
+//   - A successful register or login returns a device credential
+//     (device_token) and sets it as the DeviceCookie (HttpOnly,
+//     SameSite=Lax, Path=/, Secure except over plain HTTP to a loopback
+//     host, Max-Age authkit.Config.DeviceTTL); login and change-password
+//     read it back, the body's device_token first. It lets that device past
+//     guesses made elsewhere at the account's password; it grants no
+//     access.
 //   - Every response of the Handler carries Cache-Control: no-store, so
 //     tokens and personal data are never kept by browsers or proxies.
 //   - Bad input is a 4xx problem, never a 500. An unexpected error (a failing

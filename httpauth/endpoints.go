@@ -17,6 +17,7 @@ const (
 	msgVerificationSent     = "If an account exists and is not yet verified, a verification link has been sent."
 	msgRegistrationDeclined = "The account was deleted. You can now register with this address."
 	msgVerifyToLogIn        = "Account created. Please verify your email before logging in."
+	msgCheckEmail           = "Check your email to finish signing up."
 )
 
 // tokenResponse is the body of a successful register, login or refresh.
@@ -28,6 +29,11 @@ type tokenResponse struct {
 	UserID       string `json:"user_id"`
 	Email        string `json:"email"`
 	DisplayName  string `json:"display_name"`
+	// DeviceToken is the client's new device credential, after a register
+	// or login only (a refresh proves no password): API clients keep it
+	// and send it back as the login body's device_token; browsers get it
+	// in the DeviceCookie too.
+	DeviceToken string `json:"device_token,omitempty"`
 }
 
 func newTokenResponse(t authkit.Tokens) tokenResponse {
@@ -113,11 +119,14 @@ type registerRequest struct {
 // Register serves POST /register: {email, password, display_name?}. It
 // creates the account, queues the verification email and answers 201 with
 // a token response {access_token, token_type, expires_in, refresh_token,
-// user_id, email, display_name}. When the Authenticator requires a
-// verified email (Config.RequireVerifiedEmail), nobody is signed in yet and
-// the 201 body is {message, user_id, email, display_name} instead. Bad
-// input is a 400 invalid_input with per-field messages; a registered email
-// a 400 email_taken.
+// user_id, email, display_name, device_token}, and sets the DeviceCookie
+// (see Login). When the Authenticator requires a verified email
+// (Config.RequireVerifiedEmail), nobody is signed in yet and the 201 body
+// is {message, user_id, email, display_name} instead, with no device
+// credential. With authkit.Config.RegisterQuietly, new and taken addresses
+// alike get 201 {message, email, display_name} and nobody is signed in.
+// Bad input is a 400 invalid_input with per-field messages; a registered
+// email a 400 email_taken (unless RegisterQuietly).
 func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 	serve(h, w, r, endpoint{name: "Register"}, func(in *registerRequest, _ *principal) error {
 		reg, err := h.auth.Register(r.Context(), authkit.Registration{Email: in.Email, Password: in.Password, DisplayName: in.DisplayName}, h.client(r))
@@ -125,15 +134,23 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		if !reg.SignedIn {
+			// A quiet registration (authkit.Config.RegisterQuietly) has no
+			// user id to give, taken address or not.
+			msg := msgVerifyToLogIn
+			if reg.User.ID == "" {
+				msg = msgCheckEmail
+			}
 			writeJSON(w, http.StatusCreated, struct {
 				Message     string `json:"message"`
-				UserID      string `json:"user_id"`
+				UserID      string `json:"user_id,omitempty"`
 				Email       string `json:"email"`
 				DisplayName string `json:"display_name"`
-			}{msgVerifyToLogIn, reg.User.ID, reg.User.Email, reg.User.DisplayName})
+			}{msg, reg.User.ID, reg.User.Email, reg.User.DisplayName})
 			return nil
 		}
-		writeJSON(w, http.StatusCreated, newTokenResponse(reg.Tokens))
+		resp := newTokenResponse(reg.Tokens)
+		resp.DeviceToken = h.rememberDevice(w, r, reg.Tokens)
+		writeJSON(w, http.StatusCreated, resp)
 		return nil
 	})
 }
@@ -141,20 +158,39 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 type loginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	// DeviceToken is the device credential of an earlier sign-in, if the
+	// client kept one; else the DeviceCookie is read.
+	DeviceToken string `json:"device_token"`
 }
 
-// Login serves POST /login: {email, password}. It answers 200 with a token
-// response. A wrong email or password is a 401 invalid_credentials, the
-// same for both; a disabled account (403 account_disabled) or an unverified
-// one when verification is required (403 email_not_verified) is revealed
-// only after the right password.
+// Login serves POST /login: {email, password, device_token?}. It answers
+// 200 with a token response {access_token, token_type, expires_in,
+// refresh_token, user_id, email, display_name, device_token}. A wrong
+// email or password is a 401 invalid_credentials, the same for both; a
+// disabled account (403 account_disabled) or an unverified one when
+// verification is required (403 email_not_verified) is revealed only after
+// the right password. Too many attempts on the account are a 429
+// rate_limited with Retry-After, before any password is checked.
+//
+// device_token is a device credential: the one the last token response
+// of a register or login gave. A login that shows one for the same
+// account (in the body, or else in the DeviceCookie, which every
+// successful login and register sets) is held to that device's own
+// budget of attempts, so that guesses made elsewhere at the account's
+// password do not throttle it (authkit.Limits). A credential that is
+// missing, expired, forged or of another account is ignored, the same as
+// none. Each successful login answers with a fresh one.
 func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	serve(h, w, r, endpoint{name: "Login"}, func(in *loginRequest, _ *principal) error {
-		t, err := h.auth.Login(r.Context(), in.Email, in.Password, h.client(r))
+		c := h.client(r)
+		c.Device = deviceOf(r, in.DeviceToken)
+		t, err := h.auth.Login(r.Context(), in.Email, in.Password, c)
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, newTokenResponse(t))
+		resp := newTokenResponse(t)
+		resp.DeviceToken = h.rememberDevice(w, r, t)
+		writeJSON(w, http.StatusOK, resp)
 		return nil
 	})
 }
@@ -241,6 +277,8 @@ func (h *Handler) Me(w http.ResponseWriter, r *http.Request) {
 type changePasswordRequest struct {
 	CurrentPassword string `json:"current_password"`
 	NewPassword     string `json:"new_password"`
+	// DeviceToken is as in loginRequest.
+	DeviceToken string `json:"device_token"`
 }
 
 // passwordChangedResponse is the body of POST /change-password.
@@ -252,20 +290,25 @@ type passwordChangedResponse struct {
 }
 
 // ChangePassword serves POST /change-password (bearer): {current_password,
-// new_password}. It sets the new password, ends every other session of the
-// user and cuts off every access token issued before, the caller's
-// included; so it answers 200 {message, access_token, token_type,
+// new_password, device_token?}. It sets the new password, ends every other
+// session of the user and cuts off every access token issued before, the
+// caller's included; so it answers 200 {message, access_token, token_type,
 // expires_in} with a fresh access token for the caller's session, whose
 // refresh token stays valid. A wrong current password or a new password
 // that breaks the policy is a 400 invalid_input with per-field messages.
+// Current passwords spend the same budget of attempts as logins (a 429
+// rate_limited when it is spent); a device credential, in device_token or
+// the DeviceCookie, counts as it does for Login.
 func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 	serve(h, w, r, endpoint{name: "ChangePassword", use: useBearer, bearer: true}, func(in *changePasswordRequest, p *principal) error {
+		c := h.client(r)
+		c.Device = deviceOf(r, in.DeviceToken)
 		t, err := h.auth.ChangePassword(r.Context(), authkit.PasswordChange{
 			UserID:          p.user.ID,
 			SessionID:       p.claims.SessionID,
 			CurrentPassword: in.CurrentPassword,
 			NewPassword:     in.NewPassword,
-		}, h.client(r))
+		}, c)
 		if err != nil {
 			return err
 		}

@@ -82,6 +82,20 @@ func (m *Mailbox) None(t testing.TB, kinds ...authkit.MessageKind) {
 	}
 }
 
+// Count returns how many messages (of one of kinds, when given) are
+// waiting to be taken. Like None, it does not wait for mail on its way.
+func (m *Mailbox) Count(kinds ...authkit.MessageKind) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, msg := range m.queue {
+		if len(kinds) == 0 || slices.Contains(kinds, msg.Kind) {
+			n++
+		}
+	}
+	return n
+}
+
 // kindNames says which kinds Next waits for.
 func kindNames(kinds []authkit.MessageKind) string {
 	if len(kinds) == 0 {

@@ -92,6 +92,19 @@ func TestMailboxNone(t *testing.T) {
 	assert.Len(t, run(t, func(tb testing.TB) { m.None(tb) }), 1, "any kind")
 }
 
+func TestMailboxCount(t *testing.T) {
+	m := testkit.NewMailbox()
+	assert.Zero(t, m.Count())
+	for _, k := range []authkit.MessageKind{authkit.MessageVerifyEmail, authkit.MessageResetPassword, authkit.MessageVerifyEmail} {
+		require.NoError(t, m.Send(t.Context(), msg(k, "c@example.com")))
+	}
+	assert.Equal(t, 3, m.Count(), "any kind")
+	assert.Equal(t, 2, m.Count(authkit.MessageVerifyEmail))
+	m.Next(t, authkit.MessageResetPassword)
+	assert.Equal(t, 0, m.Count(authkit.MessageResetPassword), "Next took it, and the verify mail ahead of it")
+	assert.Equal(t, 1, m.Count())
+}
+
 func TestTokenOf(t *testing.T) {
 	assert.Equal(t, "tok-a", testkit.TokenOf(t, msg(authkit.MessageVerifyEmail, "a")))
 	m := authkit.Message{Kind: authkit.MessageResetPassword, Text: "Go to https://app.example.com/reset-password?token=abc%2Bd&x=1\nor not."}

@@ -1,0 +1,38 @@
+package httpauth_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit"
+)
+
+func TestQuietRegistrationAnswersAlikeForNewAndTakenAddresses(t *testing.T) {
+	e := newEnv(t, withAuth(func(c *authkit.Config) { c.RegisterQuietly = true }))
+	body := map[string]string{"email": "alike@example.com", "password": "correct horse", "display_name": "Alike"}
+	fresh := e.post("/register", body)
+	taken := e.post("/register", body)
+	require.Equal(t, http.StatusCreated, fresh.status, "%s", fresh.body)
+	assert.Equal(t, fresh.status, taken.status, "the same status")
+	assert.Equal(t, string(fresh.body), string(taken.body), "the same body, byte for byte")
+	assert.Equal(t, fresh.header.Get("Content-Type"), taken.header.Get("Content-Type"))
+	assert.Empty(t, fresh.header.Values("Set-Cookie"), "nobody is signed in")
+	got := fresh.json(t)
+	assert.Equal(t, "Check your email to finish signing up.", got["message"])
+	assert.NotContains(t, got, "user_id", "no id to tell a new account from a taken one")
+	assert.NotContains(t, got, "access_token")
+
+	e.mail.Next(t, authkit.MessageVerifyEmail)
+	assert.Equal(t, "alike@example.com", e.mail.Next(t, authkit.MessageAlreadyRegistered).To)
+	e.login("alike@example.com", "correct horse")
+}
+
+func TestRegistrationRevealsTakenAddressesByDefault(t *testing.T) {
+	// The original design's behaviour, kept by default and documented.
+	e := newEnv(t)
+	e.register("known@example.com", "correct horse")
+	assertProblem(t, e.post("/register", map[string]string{"email": "known@example.com", "password": "correct horse"}), http.StatusBadRequest, "email_taken")
+}
