@@ -60,8 +60,9 @@
 // recovery.go (forgotten passwords), emailverification.go, validate.go
 // (input rules, reported as FieldCodes that the edge words), hasher.go
 // (password hashing and its bound), token.go and keys.go (access tokens and
-// their keys), postoffice.go (mail off the request path), limit.go (rate
-// limits), device.go (device credentials, which keep an owner's known
+// their keys), postoffice.go (mail off the request path), limit.go and
+// limiter.go (rate limits), guess.go (the budgets of password guesses),
+// device.go (device credentials, which keep an owner's known
 // devices out of the account's failure budgets) and store.go (the Store
 // contract).
 //
