@@ -93,6 +93,10 @@ type Tokens struct {
 	SessionID string
 	// User is the signed-in user.
 	User User
+	// Device is a device credential for the signed-in account, to hand to
+	// the client for its next logins (Client.Device): set by every sign-in
+	// (Login, Register), zero after a refresh or a password change.
+	Device DeviceToken
 }
 
 // User returns the user with id, or an error wrapping ErrNotFound.

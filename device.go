@@ -58,10 +58,10 @@ const (
 )
 
 // NewDeviceToken issues a device credential for the account that t signed
-// in to. Call it after a successful Login or Register (httpauth does) and
-// hand it to the client, which shows it at its next login as
-// Client.Device. Each call issues a new credential for a new device id;
-// those issued before stay good until they expire.
+// in to. Login and Register already hand one out (Tokens.Device); call it
+// to issue another for Tokens that have none. The client shows it at its
+// next login as Client.Device. Each call issues a new credential for a new
+// device id; those issued before stay good until they expire.
 //
 // t must hold an access token that this Authenticator issued and that has
 // not expired; otherwise NewDeviceToken returns an error wrapping

@@ -23,9 +23,9 @@ import (
 // is spent, Login returns a *RateLimitError without checking the password.
 // A right password gives back the device's budget and the strict budget of
 // c's network, not the ceiling. An invalid c.Device is ignored, never an
-// error. Hand the client a device credential after a successful login
-// (NewDeviceToken) so that its next logins are not held back by guesses
-// made elsewhere.
+// error. The returned Tokens.Device is a fresh device credential: hand it
+// to the client so that its next logins are not held back by guesses made
+// elsewhere.
 func (a *Authenticator) Login(ctx context.Context, email, password string, c Client) (Tokens, error) {
 	email = NormalizeEmail(email)
 	v := &ValidationError{}
@@ -47,7 +47,7 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 	u, err := a.store.UserByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
 		// Spend the same work as a wrong password, then fail alike.
-		if _, err := a.verifyPassword(ctx, a.dummyHash, password); errors.Is(err, ErrBusy) {
+		if err := a.wrongPasswordWork(ctx, password); err != nil {
 			return Tokens{}, err
 		}
 		a.emit(ctx, c, Event{Type: EventLoginFail, Reason: "unknown_email"})
@@ -64,7 +64,7 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 		// An empty, corrupt or over-cost hash is refused before any work:
 		// spend the work of a wrong password, so that timing does not
 		// single such accounts out.
-		if _, err := a.verifyPassword(ctx, a.dummyHash, password); errors.Is(err, ErrBusy) {
+		if err := a.wrongPasswordWork(ctx, password); err != nil {
 			return Tokens{}, err
 		}
 		a.cfg.Logger.ErrorContext(ctx, "authkit: login: unusable password hash", "user_id", u.ID, "error", err)
@@ -92,6 +92,16 @@ func (a *Authenticator) Login(ctx context.Context, email, password string, c Cli
 		a.rehash(ctx, u, password)
 	}
 	return t, nil
+}
+
+// wrongPasswordWork spends the hashing work that checking password against
+// a real hash costs, for a login that has no usable hash to check. It
+// returns only ErrBusy, when no hashing slot was free.
+func (a *Authenticator) wrongPasswordWork(ctx context.Context, password string) error {
+	if _, err := a.verifyPassword(ctx, a.dummyHash, password); errors.Is(err, ErrBusy) {
+		return err
+	}
+	return nil
 }
 
 // rehash replaces u's hash by one of the configured cost, unless the

@@ -56,6 +56,11 @@ func (a *Authenticator) signIn(ctx context.Context, p proof, c Client) (Tokens, 
 	if err := a.confirmSignIn(ctx, u, t.SessionID, c); err != nil {
 		return Tokens{}, err
 	}
+	// A device credential is a convenience: without one the client counts
+	// as a new device next time, so failing to make one fails nothing.
+	if t.Device, err = a.issueDevice(u.Email); err != nil {
+		a.cfg.Logger.WarnContext(ctx, "authkit: sign in: device credential", "user_id", u.ID, "error", err)
+	}
 	a.emit(ctx, c, Event{Type: EventLoginSuccess, UserID: u.ID, SessionID: t.SessionID})
 	return t, nil
 }

@@ -42,14 +42,13 @@ func deviceOf(r *http.Request, fromBody string) string {
 	return ""
 }
 
-// rememberDevice issues a device credential for the account that t signed
-// in to, sets it as the DeviceCookie on w and returns it for the token
-// response. Should issuing fail, the sign-in stands without one: the
-// client then simply counts as a new device at its next login.
+// rememberDevice sets the device credential of the sign-in t, if it has
+// one, as the DeviceCookie on w and returns it for the token response.
+// Without one the sign-in stands: the client then simply counts as a new
+// device at its next login.
 func (h *Handler) rememberDevice(w http.ResponseWriter, r *http.Request, t authkit.Tokens) string {
-	d, err := h.auth.NewDeviceToken(t)
-	if err != nil {
-		h.log.ErrorContext(r.Context(), "httpauth: issue device credential", "error", err)
+	d := t.Device
+	if d.Token == "" {
 		return ""
 	}
 	http.SetCookie(w, &http.Cookie{
