@@ -24,8 +24,8 @@ const (
 	EventPasswordReset          EventType = "authn_password_reset"
 	EventPasswordChange         EventType = "authn_password_change"
 	EventPasswordChangeFail     EventType = "authn_password_change_fail"
-	EventTokenInvalid           EventType = "authn_token_invalid"
-	EventTokenReuse             EventType = "authn_token_reuse"
+	EventTokenInvalid           EventType = "authn_token_invalid" // #nosec G101 -- an event name, not a credential
+	EventTokenReuse             EventType = "authn_token_reuse"   // #nosec G101 -- an event name, not a credential
 	EventSessionCreated         EventType = "session_created"
 	EventSessionRenewed         EventType = "session_renewed"
 	EventSessionEnded           EventType = "session_ended"

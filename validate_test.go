@@ -347,12 +347,12 @@ func TestOrdinaryDisplayNamesAreAccepted(t *testing.T) {
 		"The www Guy",
 		"Data: Bob",
 		"http",
-		"👩‍💻 Dev",
-		"👩🏽‍💻",
-		"🏳️‍🌈 Pride",
-		"نیک‌نام",    // Persian, with a zero width non-joiner between letters
-		"क्‍ष",       // Devanagari, with a zero width joiner after a virama
-		"山田\u3000太郎", // ideographic space
+		"👩\u200d💻 Dev",
+		"👩🏽\u200d💻",
+		"🏳️\u200d🌈 Pride",
+		"نیک\u200cنام", // Persian, with a zero width non-joiner between letters
+		"क्\u200dष",    // Devanagari, with a zero width joiner after a virama
+		"山田\u3000太郎",   // ideographic space
 		"Zoë O'Brien",
 		"<script>x</script>",
 	} {

@@ -51,6 +51,9 @@ func (h *Handler) rememberDevice(w http.ResponseWriter, r *http.Request, t authk
 	if d.Token == "" {
 		return ""
 	}
+	// #nosec G124 -- Secure, HttpOnly and SameSite are all set; Secure is
+	// left off only on plain-HTTP loopback, where a browser would not send
+	// a Secure cookie back.
 	http.SetCookie(w, &http.Cookie{
 		Name:     DeviceCookie,
 		Value:    d.Token,

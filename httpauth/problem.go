@@ -16,7 +16,7 @@ import (
 const (
 	codeInvalidInput         = "invalid_input"
 	codeEmailTaken           = "email_taken"
-	codeInvalidCredentials   = "invalid_credentials"
+	codeInvalidCredentials   = "invalid_credentials" // #nosec G101 -- a problem code, not a credential
 	codeAccountDisabled      = "account_disabled"
 	codeEmailNotVerified     = "email_not_verified"
 	codeInvalidToken         = "invalid_token"
@@ -40,13 +40,13 @@ const (
 	detailAccountDisabled    = "User account is disabled"
 	detailEmailNotVerified   = "Email address is not verified"
 	detailNoCredentials      = "Authentication credentials were not provided."
-	detailBadBearer          = "Invalid or expired token"
+	detailBadBearer          = "Invalid or expired token" // #nosec G101 -- a message, not a credential
 	detailInactiveUser       = "User not found or inactive"
 	detailBadReset           = "Invalid or expired reset token"
 	detailBadVerification    = "Invalid verification token"
 	detailExpiredVerify      = "Verification token expired"
 	detailBadRefresh         = "Invalid or expired refresh token"
-	detailBadToken           = "Invalid or expired token"
+	detailBadToken           = "Invalid or expired token" // #nosec G101 -- a message, not a credential
 	detailNotFound           = "Not found."
 	detailMethodNotAllowed   = "Method not allowed."
 	detailMediaType          = "Request body must be JSON (Content-Type: application/json)."
@@ -104,7 +104,7 @@ func (e *problemError) Error() string { return "httpauth: " + e.p.code }
 // Bearer challenges (RFC 6750, section 3).
 const (
 	challengeBearer       = "Bearer"
-	challengeInvalidToken = `Bearer error="invalid_token"`
+	challengeInvalidToken = `Bearer error="invalid_token"` // #nosec G101 -- an RFC 6750 challenge, not a credential
 )
 
 // errNoCredentials means a bearer route was called without a bearer token.

@@ -105,7 +105,7 @@ func (m *Mailer) send(ctx context.Context, env envelope) error {
 			return fmt.Errorf("smtpmail: connect: %w", err)
 		}
 	}
-	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = raw.Close() }) // unblocks the exchange; its own error follows
 	defer stop()
 
 	conn := raw

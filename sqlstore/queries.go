@@ -6,7 +6,8 @@ package sqlstore
 // row locks of lockSuffix.
 
 const (
-	userColumns    = "id, email, display_name, password_hash, active, email_verified, token_version, created_at, updated_at"
+	userColumns = "id, email, display_name, password_hash, active, email_verified, token_version, created_at, updated_at"
+	// #nosec G101 -- column lists, not credentials
 	tokenColumns   = "hash, user_id, purpose, created_at, expires_at, used_at"
 	sessionColumns = "id, user_id, refresh_hash, previous_hash, rotated_at, created_at, last_used_at, expires_at, user_agent, client_addr, auth_methods, auth_time"
 )
@@ -37,6 +38,7 @@ func newQueries(d sqlDialect) queries {
 		" token_version = token_version + ?," +
 		" updated_at = ?" +
 		" WHERE id = ?"
+	// #nosec G101 -- an SQL statement that names a column, not a credential
 	const consumeToken = "UPDATE authkit_tokens SET used_at = ? WHERE hash = ? AND purpose = ? AND used_at IS NULL"
 	const rotateSession = "UPDATE authkit_sessions SET" +
 		" previous_hash = ?, refresh_hash = ?, rotated_at = ?, last_used_at = ?, expires_at = ?" +

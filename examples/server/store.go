@@ -40,10 +40,11 @@ func openStore(ctx context.Context, databaseURL string) (*sqlstore.Store, func()
 		err = store.Migrate(ctx)
 	}
 	if err != nil {
-		db.Close()
+		_ = db.Close() // the error worth reporting is the one above
 		return nil, nil, fmt.Errorf("database %s: %w", redact(databaseURL), err)
 	}
-	return store, func() { store.Close(); db.Close() }, nil
+	// At shutdown a failure to close has nowhere useful to go.
+	return store, func() { _ = store.Close(); _ = db.Close() }, nil
 }
 
 // safeParams are the database URL parameters whose values redact shows.

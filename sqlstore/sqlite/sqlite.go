@@ -98,7 +98,7 @@ func Open(ctx context.Context, rawURL string) (*sql.DB, error) {
 func parseURL(rawURL string) (dsn string, memory bool, err error) {
 	rest, ok := strings.CutPrefix(rawURL, "sqlite:")
 	if !ok {
-		return "", false, errors.New("URL must start with sqlite:")
+		return "", false, errors.New(`URL must start with "sqlite:"`)
 	}
 	rest = strings.TrimPrefix(rest, "//")
 	path, rawQuery, _ := strings.Cut(rest, "?")
