@@ -46,6 +46,22 @@ func openConfig(t testing.TB, cfg *gomysql.Config) *sql.DB {
 	return db
 }
 
+// ownDatabase creates an empty database on the server of base, dropped
+// when t ends, and returns its name: no test depends on what the shared
+// database holds.
+func ownDatabase(t testing.TB, base *gomysql.Config) string {
+	t.Helper()
+	admin := openConfig(t, base)
+	name := "authkit_test_" + strings.ToLower(rand.Text())
+	_, err := admin.ExecContext(t.Context(), "CREATE DATABASE "+name)
+	require.NoError(t, err, "CREATE DATABASE")
+	t.Cleanup(func() {
+		_, err := admin.ExecContext(context.Background(), "DROP DATABASE "+name)
+		assert.NoError(t, err, "DROP DATABASE")
+	})
+	return name
+}
+
 // harness makes every database a database of its own, dropped when the
 // test ends. adjust, when not nil, changes the configuration of the pools.
 func harness(tb testing.TB, adjust func(*gomysql.Config)) enginetest.Harness {
@@ -54,14 +70,7 @@ func harness(tb testing.TB, adjust func(*gomysql.Config)) enginetest.Harness {
 		Dialect: mysql.Dialect(),
 		NewDatabase: func(t testing.TB) func() *sql.DB {
 			t.Helper()
-			admin := openConfig(t, base)
-			name := "authkit_test_" + strings.ToLower(rand.Text())
-			_, err := admin.ExecContext(t.Context(), "CREATE DATABASE "+name)
-			require.NoError(t, err, "CREATE DATABASE")
-			t.Cleanup(func() {
-				_, err := admin.ExecContext(context.Background(), "DROP DATABASE "+name)
-				assert.NoError(t, err, "DROP DATABASE")
-			})
+			name := ownDatabase(t, base)
 			return func() *sql.DB {
 				t.Helper()
 				cfg := base.Clone()
@@ -107,7 +116,7 @@ func BenchmarkStore(b *testing.B) {
 
 func TestOpen(t *testing.T) {
 	cfg := serverConfig(t)
-	u := url.URL{Scheme: "mysql", Host: cfg.Addr, Path: "/" + cfg.DBName, RawQuery: "timeout=5s"}
+	u := url.URL{Scheme: "mysql", Host: cfg.Addr, Path: "/" + ownDatabase(t, cfg), RawQuery: "timeout=5s"}
 	if cfg.Passwd != "" {
 		u.User = url.UserPassword(cfg.User, cfg.Passwd)
 	} else {

@@ -73,11 +73,11 @@ func BenchmarkStore(b *testing.B) {
 	enginetest.Bench(b, harness(b))
 }
 
+// TestOpen opens a pool with Open (the harness does, on a schema of the
+// test's own) and checks that a store on a database never migrated fails
+// rather than reporting users missing, and that Open refuses bad URLs.
 func TestOpen(t *testing.T) {
-	base := serverURL(t)
-	db, err := postgres.Open(t.Context(), base)
-	require.NoError(t, err, "Open")
-	defer db.Close()
+	db := harness(t).NewDatabase(t)()
 	s, err := postgres.New(db)
 	require.NoError(t, err, "New")
 	_, err = s.UserByID(t.Context(), "x")
