@@ -87,8 +87,11 @@ type Tokens struct {
 	// RefreshToken is the opaque secret that Refresh takes to issue new
 	// tokens. It is valid once: every refresh returns a new one.
 	RefreshToken string
-	// RefreshExpiresAt is when RefreshToken stops working.
+	// RefreshExpiresAt is when RefreshToken stops working, and
+	// RefreshExpiresIn how long that is from the issue, by the
+	// Authenticator's clock (Config.Now).
 	RefreshExpiresAt time.Time
+	RefreshExpiresIn time.Duration
 	// SessionID names the session, as in the access token's "sid" claim.
 	SessionID string
 	// User is the signed-in user.

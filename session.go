@@ -122,7 +122,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Clie
 	if err != nil {
 		return Tokens{}, fmt.Errorf("authkit: refresh: %w", err)
 	}
-	t := Tokens{RefreshToken: s.ID + refreshSeparator + newSecretValue, RefreshExpiresAt: s.ExpiresAt, SessionID: s.ID, User: u}
+	t := Tokens{RefreshToken: s.ID + refreshSeparator + newSecretValue, RefreshExpiresAt: s.ExpiresAt, RefreshExpiresIn: s.ExpiresAt.Sub(now), SessionID: s.ID, User: u}
 	if t.AccessToken, err = a.accessFor(u, s.ID, now, &t); err != nil {
 		return Tokens{}, err
 	}

@@ -109,7 +109,7 @@ func (a *Authenticator) startSession(ctx context.Context, u User, methods []stri
 	if err := a.store.CreateSession(ctx, s); err != nil {
 		return Tokens{}, fmt.Errorf("authkit: start session: %w", err)
 	}
-	t := Tokens{RefreshToken: sid + refreshSeparator + secret, RefreshExpiresAt: s.ExpiresAt, SessionID: sid, User: u}
+	t := Tokens{RefreshToken: sid + refreshSeparator + secret, RefreshExpiresAt: s.ExpiresAt, RefreshExpiresIn: s.ExpiresAt.Sub(now), SessionID: sid, User: u}
 	if t.AccessToken, err = a.accessFor(u, sid, now, &t); err != nil {
 		return Tokens{}, err
 	}

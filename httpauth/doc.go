@@ -59,9 +59,18 @@
 //
 // # Security
 //
-//   - The access token is read from the "Authorization: Bearer" header only,
-//     never from the query string, a form or a cookie: URLs end up in logs,
-//     browser history and Referer headers.
+//   - The access token is read from the "Authorization: Bearer" header,
+//     never from the query string or a form: URLs end up in logs, browser
+//     history and Referer headers. Only in cookie mode with
+//     CookieConfig.AccessToken is it also read from the AccessCookie.
+//   - Cookie mode (Config.Cookies) keeps the refresh token in the
+//     RefreshCookie (HttpOnly, Secure, SameSite=Strict, __Host- prefixed),
+//     out of every script's reach. While cookies carry credentials, a
+//     state-changing request without an Authorization header must come
+//     from the API's own origin or one of Config.AllowedOrigins
+//     (http.CrossOriginProtection), else it is a 403 cross_origin.
+//   - CORS answers go only to Config.AllowedOrigins, each named exactly:
+//     never "*", never "null".
 //   - Each request's token is verified (signature with a pinned algorithm,
 //     issuer, audience, expiry) and its user loaded, so a password reset or
 //     change, logging out everywhere or disabling the account refuses it at

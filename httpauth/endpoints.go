@@ -25,7 +25,7 @@ type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in"`
-	RefreshToken string `json:"refresh_token"`
+	RefreshToken string `json:"refresh_token,omitempty"` // none in cookie mode
 	UserID       string `json:"user_id"`
 	Email        string `json:"email"`
 	DisplayName  string `json:"display_name"`
@@ -90,6 +90,9 @@ func serve[In any](h *Handler, w http.ResponseWriter, r *http.Request, e endpoin
 	// No browser may take a JSON answer for a script or a page.
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	err := func() error {
+		if err := h.checkOrigin(r); err != nil {
+			return err
+		}
 		var p *principal
 		if e.bearer {
 			var err error
@@ -148,7 +151,7 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 			}{msg, reg.User.ID, reg.User.Email, reg.User.DisplayName})
 			return nil
 		}
-		resp := newTokenResponse(reg.Tokens)
+		resp := h.keepTokens(w, r, reg.Tokens)
 		resp.DeviceToken = h.rememberDevice(w, r, reg.Tokens)
 		writeJSON(w, http.StatusCreated, resp)
 		return nil
@@ -188,7 +191,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		resp := newTokenResponse(t)
+		resp := h.keepTokens(w, r, t)
 		resp.DeviceToken = h.rememberDevice(w, r, t)
 		writeJSON(w, http.StatusOK, resp)
 		return nil
@@ -201,37 +204,43 @@ type refreshRequest struct {
 
 // Refresh serves POST /refresh: {refresh_token}. It spends the refresh
 // token and answers 200 with a token response holding a new access token
-// and a new refresh token for the same session. A spent, unknown or
+// and a new refresh token for the same session. In cookie mode
+// (Config.Cookies) the body may be empty: the RefreshCookie holds the
+// token, and gets the new one. A spent, unknown or
 // malformed refresh token is a 401 invalid_token (a spent one replayed
 // after the grace period also ends the session); an expired session a 401
 // token_expired; a disabled account a 403 account_disabled.
 func (h *Handler) Refresh(w http.ResponseWriter, r *http.Request) {
 	serve(h, w, r, endpoint{name: "Refresh", use: useRefresh}, func(in *refreshRequest, _ *principal) error {
-		if err := required("refresh_token", in.RefreshToken); err != nil {
+		token := h.refreshTokenOf(r, in.RefreshToken)
+		if err := required("refresh_token", token); err != nil {
 			return err
 		}
-		t, err := h.auth.Refresh(r.Context(), in.RefreshToken, h.client(r))
+		t, err := h.auth.Refresh(r.Context(), token, h.client(r))
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, newTokenResponse(t))
+		writeJSON(w, http.StatusOK, h.keepTokens(w, r, t))
 		return nil
 	})
 }
 
-// Logout serves POST /logout: {refresh_token}. It ends the refresh token's
+// Logout serves POST /logout: {refresh_token}, or in cookie mode an empty
+// body and the RefreshCookie, which it deletes. It ends the refresh token's
 // session and answers 204, also when the token is unknown or its session
 // already ended: logout is idempotent and reveals nothing. Access tokens of
 // the session keep working until they expire unless
 // authkit.Config.CheckSession is set.
 func (h *Handler) Logout(w http.ResponseWriter, r *http.Request) {
 	serve(h, w, r, endpoint{name: "Logout", use: useRefresh}, func(in *refreshRequest, _ *principal) error {
-		if err := required("refresh_token", in.RefreshToken); err != nil {
+		token := h.refreshTokenOf(r, in.RefreshToken)
+		if err := required("refresh_token", token); err != nil {
 			return err
 		}
-		if err := h.auth.Logout(r.Context(), in.RefreshToken, h.client(r)); err != nil {
+		if err := h.auth.Logout(r.Context(), token, h.client(r)); err != nil {
 			return err
 		}
+		h.forgetTokens(w, r)
 		writeNoContent(w)
 		return nil
 	})
@@ -245,6 +254,7 @@ func (h *Handler) LogoutAll(w http.ResponseWriter, r *http.Request) {
 		if err := h.auth.LogoutAll(r.Context(), p.user.ID, h.client(r)); err != nil {
 			return err
 		}
+		h.forgetTokens(w, r)
 		writeNoContent(w)
 		return nil
 	})
@@ -313,6 +323,7 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		resp := passwordChangedResponse{Message: msgPasswordChanged}
+		h.keepAccessToken(w, r, t)
 		if t.AccessToken != "" {
 			resp.AccessToken, resp.TokenType, resp.ExpiresIn = t.AccessToken, "bearer", seconds(t.ExpiresIn)
 		}

@@ -34,6 +34,27 @@ type Config struct {
 	// Logger receives the errors the Handler hides from clients (a failing
 	// Store, say). If nil, nothing is logged.
 	Logger *slog.Logger
+
+	// Cookies, when not nil, switches on cookie mode for browser apps:
+	// register, login and refresh keep the refresh token in the
+	// RefreshCookie (HttpOnly, so no script, an injected one included,
+	// can read it) and leave it out of the JSON body; refresh and logout
+	// read it from there when the body gives none, and logout and
+	// logout-all delete it. Then every state-changing request that does
+	// not carry an Authorization header must come from the API's own
+	// origin or one of AllowedOrigins (http.CrossOriginProtection, by the
+	// browser's Sec-Fetch-Site and Origin headers), else it is a 403
+	// cross_origin; clients that are not browsers send neither header
+	// and are unaffected. If nil, tokens travel in JSON bodies only.
+	Cookies *CookieConfig
+
+	// AllowedOrigins are the origins (such as "https://app.example.com")
+	// of browser apps served elsewhere that may call the API: they get
+	// CORS answers with credentials (see Handler.CORS), and cookie mode
+	// trusts their state-changing requests. Each must be an http or https
+	// origin; "*" and "null" are refused. If empty, no cross-origin
+	// request is answered for a browser.
+	AllowedOrigins []string
 }
 
 // Handler serves the authentication API over net/http and provides the
@@ -67,11 +88,14 @@ type Handler struct {
 	maxBody int64
 	log     *slog.Logger
 	mux     *http.ServeMux
+	cookies *cookieMode     // nil when cookie mode is off
+	origins map[string]bool // Config.AllowedOrigins, lower-cased
 }
 
 // New checks cfg and returns a Handler. It returns an error wrapping
-// authkit.ErrConfig when Authenticator is nil, MaxBodyBytes is negative or a
-// trusted proxy prefix is invalid.
+// authkit.ErrConfig when Authenticator is nil, MaxBodyBytes is negative, a
+// trusted proxy prefix is invalid, an allowed origin is not one, or
+// Cookies.SameSite is no SameSite mode.
 func New(cfg Config) (*Handler, error) {
 	if cfg.Authenticator == nil {
 		return nil, configError("Authenticator is required")
@@ -93,6 +117,13 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if h.maxBody == 0 {
 		h.maxBody = DefaultMaxBodyBytes
+	}
+	var err error
+	if h.origins, err = checkOrigins(cfg.AllowedOrigins); err != nil {
+		return nil, err
+	}
+	if h.cookies, err = newCookieMode(cfg.Cookies, cfg.AllowedOrigins); err != nil {
+		return nil, err
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -122,11 +153,14 @@ func (h *Handler) routes() *http.ServeMux {
 	return mux
 }
 
-// ServeHTTP routes r to the endpoint its method and path name. Every
-// response carries Cache-Control: no-store and X-Content-Type-Options:
-// nosniff.
+// ServeHTTP routes r to the endpoint its method and path name, after the
+// CORS answer for its origin (see CORS). Every response carries
+// Cache-Control: no-store and X-Content-Type-Options: nosniff.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if h.allowCORS(w, r) {
+		return
+	}
 	if !canonical(r.URL.Path) {
 		// The mux would redirect to the clean path, but it cannot know the
 		// prefix the host stripped, so the redirect would leave the mount.

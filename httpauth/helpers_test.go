@@ -33,6 +33,9 @@ type setup struct {
 	// wrap, if set, wraps the whole server's handler: the mounted API and
 	// the host's routes.
 	wrap func(http.Handler) http.Handler
+	// tls serves over HTTPS (httptest's certificate), where cookies are
+	// Secure and __Host- prefixed.
+	tls bool
 }
 
 // env is an Authenticator and Handler served over real HTTP on loopback,
@@ -110,7 +113,11 @@ func newEnv(t testing.TB, changes ...func(*setup)) *env {
 	if s.wrap != nil {
 		root = s.wrap(mux)
 	}
-	e.srv = httptest.NewServer(root)
+	if s.tls {
+		e.srv = httptest.NewTLSServer(root)
+	} else {
+		e.srv = httptest.NewServer(root)
+	}
 	t.Cleanup(e.srv.Close)
 	return e
 }

@@ -75,9 +75,12 @@ func ClaimsFrom(ctx context.Context) (*authkit.Claims, bool) {
 // to which it adds error="invalid_token" when a token was given (RFC
 // 6750). A failing Store is a 500, logged.
 //
-// The token is read from the Authorization header only, never from the
-// query string or a form, where it would leak into logs and Referer
-// headers. A request already authenticated further up the chain by
+// The token is read from the Authorization header, or in cookie mode with
+// CookieConfig.AccessToken from the AccessCookie when there is no such
+// header; never from the query string or a form, where it would leak into
+// logs and Referer headers. In cookie mode a state-changing request
+// without an Authorization header from another origin than the API's and
+// AllowedOrigins is a 403 cross_origin (see Config.Cookies). A request already authenticated further up the chain by
 // RequireUser or LoadUser of a Handler over the same Authenticator is not
 // checked twice; one that another Authenticator vouched for is checked
 // again, from its token.
@@ -102,7 +105,7 @@ func (h *Handler) authenticate(name string, required bool, next http.Handler) ht
 			next.ServeHTTP(w, r)
 			return
 		}
-		if _, ok := bearerToken(r); !ok && !required {
+		if _, ok := h.accessTokenOf(r); !ok && !required {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -137,7 +140,12 @@ func (h *Handler) principal(r *http.Request) (*principal, error) {
 	if p, ok := h.vouched(r.Context()); ok {
 		return p, nil
 	}
-	token, ok := bearerToken(r)
+	// In cookie mode a state-changing request must come from a trusted
+	// origin unless it carries an Authorization header.
+	if err := h.checkOrigin(r); err != nil {
+		return nil, err
+	}
+	token, ok := h.accessTokenOf(r)
 	if !ok {
 		return nil, errNoCredentials
 	}

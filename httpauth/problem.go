@@ -28,6 +28,7 @@ const (
 	codeBodyTooLarge         = "body_too_large"
 	codeUnavailable          = "unavailable"
 	codeRateLimited          = "rate_limited"
+	codeCrossOrigin          = "cross_origin"
 	codeInternal             = "internal"
 )
 
@@ -48,6 +49,7 @@ const (
 	detailBadRefresh         = "Invalid or expired refresh token"
 	detailBadToken           = "Invalid or expired token" // #nosec G101 -- a message, not a credential
 	detailNotFound           = "Not found."
+	detailCrossOrigin        = "Cross-origin request refused."
 	detailMethodNotAllowed   = "Method not allowed."
 	detailMediaType          = "Request body must be JSON (Content-Type: application/json)."
 	detailTooLarge           = "Request body is too large."
@@ -106,6 +108,10 @@ const (
 	challengeBearer       = "Bearer"
 	challengeInvalidToken = `Bearer error="invalid_token"` // #nosec G101 -- an RFC 6750 challenge, not a credential
 )
+
+// errCrossOrigin refuses a state-changing request that a browser made from
+// another origin than the API's and than every trusted one (cookie mode).
+var errCrossOrigin = &problemError{problem{status: http.StatusForbidden, code: codeCrossOrigin, detail: detailCrossOrigin}}
 
 // errNoCredentials means a bearer route was called without a bearer token.
 var errNoCredentials = errors.New("httpauth: no bearer token")
