@@ -143,11 +143,11 @@ func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAg
 }
 
 // keepTokens puts the tokens of a sign-in or refresh in the cookies, in
-// cookie mode, and returns the token response for the body: without its
-// refresh token then.
+// cookie mode when r is a browser's, and returns the token response for
+// the body: without its refresh token then.
 func (h *Handler) keepTokens(w http.ResponseWriter, r *http.Request, t authkit.Tokens) tokenResponse {
 	resp := newTokenResponse(t)
-	if h.cookies == nil {
+	if h.cookies == nil || !fromBrowser(r) {
 		return resp
 	}
 	setCookie(w, r, RefreshCookie, t.RefreshToken, t.RefreshExpiresIn, h.cookies.refreshSite)
@@ -162,6 +162,14 @@ func (h *Handler) keepAccessToken(w http.ResponseWriter, r *http.Request, t auth
 	if h.cookies != nil && h.cookies.access && t.AccessToken != "" {
 		setCookie(w, r, AccessCookie, t.AccessToken, t.ExpiresIn, h.cookies.accessSite)
 	}
+}
+
+// fromBrowser reports whether r came from a browser that sends Fetch
+// Metadata (every current one does, on every request): a header no page's
+// script can set or remove. Other clients keep getting their tokens in
+// the body in cookie mode.
+func fromBrowser(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Site") != ""
 }
 
 // forgetTokens deletes the cookies of cookie mode, after a logout.

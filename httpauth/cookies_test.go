@@ -68,10 +68,10 @@ func signInWithCookies(t *testing.T, e *env, email string) response {
 	return res
 }
 
-// TestCookieModeKeepsRefreshTokenFromScripts checks that login, refresh
-// and register put the refresh token in an HttpOnly cookie and not in the
-// body, that refresh and logout read it from there, and that logout
-// deletes it and ends the session.
+// TestCookieModeKeepsRefreshTokenFromScripts checks that for a browser
+// login and refresh put the refresh token in an HttpOnly cookie and not in
+// the body, that refresh and logout read it from there, and that logout
+// deletes it and ends the session; other clients get it in the body.
 func TestCookieModeKeepsRefreshTokenFromScripts(t *testing.T) {
 	e := cookieEnv(t, false)
 	res := signInWithCookies(t, e, "ada@example.com")
@@ -102,6 +102,11 @@ func TestCookieModeKeepsRefreshTokenFromScripts(t *testing.T) {
 	assert.Less(t, gone.MaxAge, 0, "deleted")
 	again := e.do(req{method: http.MethodPost, path: "/refresh", header: withCookies(next)})
 	assertProblem(t, again, http.StatusUnauthorized, "invalid_token")
+
+	// A client that is no browser (no Fetch Metadata) keeps getting its
+	// refresh token in the body, and no cookie.
+	api := e.login("ada@example.com", "correct horse battery staple")
+	assert.NotEmpty(t, api.RefreshToken, "refresh token in the body for a client that is no browser")
 
 	// Without a cookie and without a body: the field is required.
 	none := e.do(req{method: http.MethodPost, path: "/refresh", header: map[string]string{"Sec-Fetch-Site": "same-origin"}})

@@ -36,11 +36,13 @@ type Config struct {
 	Logger *slog.Logger
 
 	// Cookies, when not nil, switches on cookie mode for browser apps:
-	// register, login and refresh keep the refresh token in the
-	// RefreshCookie (HttpOnly, so no script, an injected one included,
-	// can read it) and leave it out of the JSON body; refresh and logout
-	// read it from there when the body gives none, and logout and
-	// logout-all delete it. Then every state-changing request that does
+	// for a browser's request (one with the Sec-Fetch-Site header, which
+	// every current browser sends and no script can set), register, login
+	// and refresh keep the refresh token in the RefreshCookie (HttpOnly,
+	// so no script, an injected one included, can read it) and leave it
+	// out of the JSON body; other clients get it in the body as without
+	// cookie mode. Refresh and logout read the cookie when the body gives
+	// no token, and logout and logout-all delete it. Then every state-changing request that does
 	// not carry an Authorization header must come from the API's own
 	// origin or one of AllowedOrigins (http.CrossOriginProtection, by the
 	// browser's Sec-Fetch-Site and Origin headers), else it is a 403
