@@ -294,6 +294,20 @@ func normalizePassword(password string) string {
 // MaxPasswordBytes.
 const maxGivenPasswordBytes = 8 * MaxPasswordBytes
 
+// PasswordRules are the rules a new password must meet, for a client to
+// check before it sends one (the Authenticator checks them in any case):
+// at least MinLength characters (Unicode code points) and at most MaxBytes
+// bytes of UTF-8, both counted after NFKC normalization.
+type PasswordRules struct {
+	MinLength int
+	MaxBytes  int
+}
+
+// PasswordRules returns the rules new passwords must meet.
+func (a *Authenticator) PasswordRules() PasswordRules {
+	return PasswordRules{MinLength: a.cfg.MinPasswordLength, MaxBytes: MaxPasswordBytes}
+}
+
 // checkPassword applies the password policy to a new password: at least
 // Config.MinPasswordLength characters and at most MaxPasswordBytes bytes
 // (bcrypt's limit), both counted in its NFKC form, the form that is hashed:

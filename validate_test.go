@@ -384,3 +384,16 @@ func TestDerivedDisplayNameFollowsTheRules(t *testing.T) {
 		assert.Equal(t, want, reg.User.DisplayName, "display name derived from %q", email)
 	}
 }
+
+// TestPasswordRules checks that the rules a client is told are the ones
+// the Authenticator applies: a password of MinLength characters passes,
+// one fewer is too short.
+func TestPasswordRules(t *testing.T) {
+	a := newKit(t, func(c *authkit.Config) { c.MinPasswordLength = 10 })
+	rules := a.PasswordRules()
+	assert.Equal(t, authkit.PasswordRules{MinLength: 10, MaxBytes: authkit.MaxPasswordBytes}, rules)
+	_, err := a.Register(t.Context(), authkit.Registration{Email: "ada@example.com", Password: strings.Repeat("é", rules.MinLength)}, authkit.Client{})
+	assert.NoError(t, err, "MinLength characters")
+	_, err = a.Register(t.Context(), authkit.Registration{Email: "bob@example.com", Password: strings.Repeat("é", rules.MinLength-1)}, authkit.Client{})
+	assert.Error(t, err, "one fewer")
+}
