@@ -107,7 +107,9 @@ func (k *kit) register(t testing.TB, email, password string) (authkit.Tokens, st
 }
 
 // blockingHasher holds each Verify at its gate while hold is set, so that
-// a test can act while a password check is provably under way.
+// a test can act while a password check is provably under way. It holds
+// no Verify longer than testkit.Timeout, so that a test that fails before
+// it opens the gate leaves no check hanging.
 type blockingHasher struct {
 	authkit.BcryptHasher
 	hold atomic.Bool
@@ -122,7 +124,9 @@ func newBlockingHasher(cost int) *blockingHasher {
 
 func (h *blockingHasher) Verify(hash, password string) (bool, error) {
 	if h.hold.Load() {
-		_ = h.gate.Wait(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), testkit.Timeout)
+		defer cancel()
+		_ = h.gate.Wait(ctx)
 	}
 	return h.BcryptHasher.Verify(hash, password)
 }

@@ -226,7 +226,7 @@ func TestConcurrentWrongLoginsGetNoMoreThanTheBudget(t *testing.T) {
 			})
 		}
 		close(start)
-		wg.Wait()
+		testkit.Finish(t, "30 concurrent wrong logins", wg.Wait)
 		h.mu.Lock()
 		checks := len(h.costs)
 		h.mu.Unlock()

@@ -209,7 +209,7 @@ func TestConcurrentGuessesFromManyNetworksStopAtTheCeiling(t *testing.T) {
 		})
 	}
 	close(start)
-	wg.Wait()
+	testkit.Finish(t, "200 concurrent guesses", wg.Wait)
 	assert.Len(t, h.checks(), 20, "exactly the ceiling's burst is checked")
 	assert.EqualValues(t, 20, invalid.Load())
 	assert.EqualValues(t, 180, limited.Load())

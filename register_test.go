@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/testkit"
 )
 
 func TestRegisterNormalizesAndRefusesDuplicates(t *testing.T) {
@@ -104,7 +105,7 @@ func TestConcurrentRegistrationOfOneEmail(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	testkit.Finish(t, "50 concurrent registrations", wg.Wait)
 	assert.Equal(t, 1, wins)
 	assert.Equal(t, 49, taken)
 }

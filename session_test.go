@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/testkit"
 )
 
 func TestLoginCreatesASession(t *testing.T) {
@@ -92,7 +93,7 @@ func TestParallelRefreshesYieldOnePair(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	testkit.Finish(t, "50 concurrent refreshes", wg.Wait)
 	require.Len(t, won, 1, "exactly one refresh wins")
 	_, err := k.Refresh(t.Context(), won[0].RefreshToken, authkit.Client{})
 	assert.NoError(t, err, "the winner's token works")

@@ -151,14 +151,17 @@ func TestStoreFailureIsHidden(t *testing.T) {
 }
 
 // blockingHasher holds every Verify at its gate, to fill the hashing
-// slots.
+// slots; for at most testkit.Timeout, so that nothing is left hanging
+// should the test fail before it opens the gate.
 type blockingHasher struct {
 	authkit.BcryptHasher
 	gate *testkit.Gate
 }
 
 func (b *blockingHasher) Verify(hash, password string) (bool, error) {
-	_ = b.gate.Wait(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Timeout)
+	defer cancel()
+	_ = b.gate.Wait(ctx)
 	return b.BcryptHasher.Verify(hash, password)
 }
 

@@ -361,7 +361,7 @@ func TestSendConcurrently(t *testing.T) {
 			errs[i] = m.Send(t.Context(), msg)
 		})
 	}
-	wg.Wait()
+	testkit.Finish(t, "8 concurrent Sends", wg.Wait)
 	for i, err := range errs {
 		require.NoError(t, err, "Send %d", i)
 	}

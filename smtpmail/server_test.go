@@ -21,6 +21,8 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit/internal/testkit"
 )
 
 // The credentials the test server accepts.
@@ -116,7 +118,7 @@ func startServer(tb testing.TB, opts serverOptions) *testServer {
 	}()
 	tb.Cleanup(func() {
 		_ = srv.Close()
-		<-done
+		testkit.Finish(tb, "the test server's shutdown", func() { <-done })
 	})
 	return ts
 }
@@ -255,7 +257,7 @@ func startStallingListener(tb testing.TB) *stallingListener {
 	}()
 	tb.Cleanup(func() {
 		_ = ln.Close()
-		<-done
+		testkit.Finish(tb, "the listener's accept loop", func() { <-done })
 		drain()
 	})
 	return sl

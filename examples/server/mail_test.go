@@ -62,7 +62,7 @@ func startSMTPSink(t *testing.T) *smtpSink {
 	}()
 	t.Cleanup(func() {
 		_ = srv.Close()
-		<-done
+		testkit.Finish(t, "the SMTP sink's shutdown", func() { <-done })
 	})
 	return sink
 }

@@ -57,7 +57,7 @@ func start(t *testing.T, env map[string]string) *server {
 	s.stop = func() error {
 		once.Do(func() {
 			cancel()
-			stopErr = <-done
+			stopErr = testkit.Receive(t, done, "the server's shutdown")
 		})
 		return stopErr
 	}

@@ -125,7 +125,7 @@ func TestLogBuffer(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	testkit.Finish(t, "concurrent writes", wg.Wait)
 	assert.Len(t, l.String(), 800, "every concurrent write kept")
 }
 
@@ -156,7 +156,9 @@ func TestGate(t *testing.T) {
 	for range 2 {
 		assert.NoError(t, testkit.Receive(t, done, "Wait after Open"))
 	}
-	assert.NoError(t, g.Wait(t.Context()), "an open gate holds nobody")
+	testkit.Finish(t, "Wait at an open gate", func() {
+		assert.NoError(t, g.Wait(t.Context()), "an open gate holds nobody")
+	})
 	g.Entered(t)
 	assert.Zero(t, g.Waiting())
 }
@@ -174,7 +176,9 @@ func TestBlockingMailer(t *testing.T) {
 
 	dropped := testkit.NewBlockingMailer(nil)
 	dropped.Open()
-	assert.NoError(t, dropped.Send(t.Context(), msg(authkit.MessageVerifyEmail, "x")), "no Next")
+	testkit.Finish(t, "Send through an open gate", func() {
+		assert.NoError(t, dropped.Send(t.Context(), msg(authkit.MessageVerifyEmail, "x")), "no Next")
+	})
 
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
