@@ -94,9 +94,9 @@ func TestTheVerifyPageSpendsNothingUntilAPersonChooses(t *testing.T) {
 	attacker, page := register("victim@example.com")
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(page),
-		chromedp.WaitVisible(chromedp.ID("decline")),
+		chromedp.WaitVisible(chromedp.ID("verify-decline")),
 	))
-	shown, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("status")))
+	shown, err := chromedp.Run(tab, chromedp.Text(chromedp.ID("verify-question")))
 	require.NoError(t, err)
 	assert.Contains(t, shown, "Did you create an account")
 	ok, status := verified(attacker)
@@ -104,10 +104,10 @@ func TestTheVerifyPageSpendsNothingUntilAPersonChooses(t *testing.T) {
 	assert.False(t, ok, "opening the page, scripts and all, verified nothing")
 
 	require.NoError(t, chromedp.Do(tab,
-		chromedp.Click(chromedp.ID("decline")),
-		chromedp.WaitVisible(chromedp.CSS("#status.ok")),
+		chromedp.Click(chromedp.ID("verify-decline")),
+		chromedp.WaitVisible(chromedp.CSS("#verify-status p")),
 	))
-	shown, err = chromedp.Run(tab, chromedp.Text(chromedp.ID("status")))
+	shown, err = chromedp.Run(tab, chromedp.Text(chromedp.CSS("#verify-status p")))
 	require.NoError(t, err)
 	assert.Contains(t, shown, "deleted")
 	_, status = verified(attacker)
@@ -116,11 +116,11 @@ func TestTheVerifyPageSpendsNothingUntilAPersonChooses(t *testing.T) {
 	owner, page := register("owner@example.com")
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(page),
-		chromedp.WaitVisible(chromedp.ID("confirm")),
-		chromedp.Click(chromedp.ID("confirm")),
-		chromedp.WaitVisible(chromedp.CSS("#status.ok")),
+		chromedp.WaitVisible(chromedp.ID("verify-confirm")),
+		chromedp.Click(chromedp.ID("verify-confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#verify-status p")),
 	))
-	shown, err = chromedp.Run(tab, chromedp.Text(chromedp.ID("status")))
+	shown, err = chromedp.Run(tab, chromedp.Text(chromedp.CSS("#verify-status p")))
 	require.NoError(t, err)
 	assert.Equal(t, "Email verified successfully.", shown)
 	ok, _ = verified(owner)

@@ -74,13 +74,13 @@ func TestServerHardening(t *testing.T) {
 	s := start(t, map[string]string{"AUTHKIT_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "authkit.db")})
 	assert.Contains(t, s.log.String(), "DEVELOPMENT MAILER", "a loud warning while links are printed to the log")
 
-	for _, path := range []string{"/pages/", "/pages"} {
+	for _, path := range []string{"/assets/", "/assets", "/templates/", "/nowhere"} {
 		res, err := http.Get(s.base + path)
 		require.NoError(t, err)
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		assert.NotContains(t, string(body), "pages.js", "GET %s lists no directory", path)
-		assert.NotEqual(t, http.StatusOK, res.StatusCode, "GET %s", path)
+		assert.NotContains(t, string(body), `<a href="authpages.js"`, "GET %s lists no directory", path)
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, "GET %s", path)
 	}
 
 	for _, path := range []string{"/api/auth/me", "/api/auth/nowhere", "/api/hello", "/api/auth/jwks.json"} {

@@ -27,11 +27,9 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -43,6 +41,7 @@ import (
 	"time"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/authpages"
 	"github.com/authkit/authkit/httpauth"
 	"github.com/authkit/authkit/smtpmail"
 )
@@ -64,6 +63,7 @@ type settings struct {
 	signingKey                                    *authkit.Key
 	verificationKeys                              []*authkit.Key
 	trustedProxies                                []netip.Prefix
+	allowedOrigins                                []string
 }
 
 func readSettings(getenv func(string) string, logger *slog.Logger) (settings, error) {
@@ -80,6 +80,11 @@ func readSettings(getenv func(string) string, logger *slog.Logger) (settings, er
 		smtpURL:     getenv("AUTHKIT_SMTP_URL"),
 		mailFrom:    or("AUTHKIT_MAIL_FROM", "authkit@localhost"),
 		secret:      []byte(getenv("AUTHKIT_SECRET")),
+	}
+	for _, o := range strings.Split(getenv("AUTHKIT_ALLOWED_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			s.allowedOrigins = append(s.allowedOrigins, o)
+		}
 	}
 	var err error
 	if s.trustedProxies, err = parsePrefixes(getenv("AUTHKIT_TRUSTED_PROXIES")); err != nil {
@@ -205,13 +210,25 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 	if err != nil {
 		return err
 	}
-	api, err := httpauth.New(httpauth.Config{Authenticator: auth, Logger: logger, TrustedProxies: s.trustedProxies})
+	api, err := httpauth.New(httpauth.Config{
+		Authenticator:  auth,
+		Logger:         logger,
+		TrustedProxies: s.trustedProxies,
+		// Browsers keep the refresh token in an HttpOnly cookie; other
+		// clients get it in the JSON, as the API table says.
+		Cookies:        &httpauth.CookieConfig{},
+		AllowedOrigins: s.allowedOrigins,
+	})
+	if err != nil {
+		return fmt.Errorf("AUTHKIT_ALLOWED_ORIGINS: %w", err)
+	}
+	pages, err := authpages.New(authpages.Config{APIPrefix: "/api/auth", Authenticator: auth})
 	if err != nil {
 		return err
 	}
 
 	srv := &http.Server{
-		Handler:           routes(api),
+		Handler:           routes(api, pages),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -243,21 +260,19 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 	return errors.Join(errs...)
 }
 
-// routes mounts the API, the sample protected handler and the pages.
-func routes(api *httpauth.Handler) http.Handler {
+// routes mounts the API, the sample protected handler and the pages, whose
+// landing page answers at /.
+func routes(api *httpauth.Handler, pages *authpages.Pages) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/auth/", http.StripPrefix("/api/auth", api))
-	mux.Handle("GET /api/hello", api.RequireUser(http.HandlerFunc(hello)))
-	mux.HandleFunc("GET /verify-email", page("verify-email.html"))
-	mux.HandleFunc("GET /reset-password", page("reset-password.html"))
-	mux.HandleFunc("GET /pages/", func(w http.ResponseWriter, r *http.Request) {
-		securePage(w)
-		if strings.HasSuffix(r.URL.Path, "/") {
-			http.NotFound(w, r) // no directory listings
-			return
-		}
-		http.FileServerFS(pageFS).ServeHTTP(w, r)
-	})
+	// Apps on AUTHKIT_ALLOWED_ORIGINS may call it: CORS answers their
+	// preflight and shares the answer.
+	mux.Handle("GET /api/hello", api.CORS(api.RequireUser(http.HandlerFunc(hello))))
+	mux.Handle("OPTIONS /api/hello", api.CORS(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Allow", "GET, HEAD")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	})))
+	mux.Handle("/", pages)
 	return mux
 }
 
@@ -275,35 +290,6 @@ func hello(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(struct {
 		Message string `json:"message"`
 	}{"Hello, " + name + "!"})
-}
-
-//go:embed pages
-var pageFS embed.FS
-
-// securePage sets the headers every page carries: no referrer (the links
-// hold tokens), a strict content policy, no framing.
-func securePage(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cache-Control", "no-store")
-}
-
-// page serves one embedded HTML page.
-func page(name string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		securePage(w)
-		f, err := pageFS.Open("pages/" + name)
-		if err != nil {
-			http.NotFound(w, r)
-			return
-		}
-		defer f.Close()
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = io.Copy(w, f)
-	}
 }
 
 // cleanupLoop deletes expired tokens and sessions every hour.

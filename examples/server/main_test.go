@@ -211,14 +211,14 @@ func mysqlURL(cfg *gomysql.Config, name string) string {
 
 func TestServerPages(t *testing.T) {
 	s := start(t, map[string]string{"AUTHKIT_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "authkit.db")})
-	for _, path := range []string{"/verify-email?token=abc", "/reset-password?token=abc", "/pages/pages.js"} {
+	for _, path := range []string{"/", "/sign-in", "/sign-up", "/account", "/verify-email?token=abc", "/reset-password?token=abc", "/assets/authpages.js"} {
 		res, err := http.Get(s.base + path)
 		require.NoError(t, err, path)
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		assert.Equal(t, http.StatusOK, res.StatusCode, path)
 		assert.Equal(t, "no-referrer", res.Header.Get("Referrer-Policy"), path)
-		assert.Contains(t, res.Header.Get("Content-Security-Policy"), "default-src 'self'", path)
+		assert.Contains(t, res.Header.Get("Content-Security-Policy"), "default-src 'none'", path)
 		assert.NotEmpty(t, body, path)
 	}
 	// The verify page asks before it spends anything: confirm, or "I did
@@ -227,9 +227,9 @@ func TestServerPages(t *testing.T) {
 	require.NoError(t, err)
 	verify, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	assert.Contains(t, string(verify), `id="confirm"`)
-	assert.Contains(t, string(verify), `id="decline"`)
-	res, err = http.Get(s.base + "/pages/pages.js")
+	assert.Contains(t, string(verify), `id="verify-confirm"`)
+	assert.Contains(t, string(verify), `id="verify-decline"`)
+	res, err = http.Get(s.base + "/assets/authpages.js")
 	require.NoError(t, err)
 	script, _ := io.ReadAll(res.Body)
 	res.Body.Close()
@@ -242,7 +242,7 @@ func TestServerPages(t *testing.T) {
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	assert.Contains(t, string(page), `<form id="reset"`)
-	assert.Contains(t, string(page), "/pages/pages.js")
+	assert.Contains(t, string(page), "/assets/authpages.js")
 }
 
 func TestServerRefusesBadSettings(t *testing.T) {
