@@ -128,10 +128,12 @@ type PasswordChange struct {
 	NewPassword     string
 }
 
-// ChangePassword checks the current password and sets a new one. In one
-// atomic step it ends every other session of the user and cuts off every
-// access token issued before, including the caller's; then it spends the
-// password reset links mailed before and mails a notice. When SessionID
+// ChangePassword checks the current password and sets a new one. It first
+// spends the password reset links mailed before, so that none can undo the
+// change (if that fails, nothing changes); then, in one atomic step, it
+// sets the password, ends every other session of the user and cuts off
+// every access token issued before, including the caller's; then it mails
+// a notice. When SessionID
 // is given and that session still stands, the returned Tokens hold a fresh
 // access token for it (and no refresh token: the session's stays valid).
 // A wrong current password is a *ValidationError with CodeWrongPassword on
@@ -179,6 +181,12 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c
 	if err != nil {
 		return Tokens{}, err
 	}
+	// A reset link mailed before the change would undo it: spend them
+	// before the password changes, so that a failure on the way leaves
+	// the old password, never the new one beside a live link.
+	if err := a.store.DeleteUserTokens(ctx, u.ID, PurposeResetPassword); err != nil {
+		return Tokens{}, fmt.Errorf("authkit: change password: spend reset links: %w", err)
+	}
 	now := a.now()
 	u, err = a.store.UpdateUser(ctx, u.ID, UserUpdate{
 		PasswordHash: &newHash, IfPasswordHash: u.PasswordHash,
@@ -192,7 +200,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c
 	if err != nil {
 		return Tokens{}, fmt.Errorf("authkit: change password: %w", err)
 	}
-	// A reset link mailed before the change would undo it: spend them.
+	// And a link mailed while the change was under way.
 	if err := a.store.DeleteUserTokens(ctx, u.ID, PurposeResetPassword); err != nil {
 		a.cfg.Logger.WarnContext(ctx, "authkit: change password: spend reset links", "user_id", u.ID, "error", err)
 	}
