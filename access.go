@@ -44,7 +44,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (U
 		return User{}, nil, err
 	}
 	if a.cfg.CheckSession {
-		if err := a.sessionStands(ctx, u.ID, claims.SessionID); err != nil {
+		if _, err := a.liveSession(ctx, u.ID, claims.SessionID); err != nil {
 			return User{}, nil, err
 		}
 	}
@@ -60,21 +60,21 @@ func (a *Authenticator) VerifyAccessToken(_ context.Context, accessToken string)
 	return a.keys.Load().verify(accessToken)
 }
 
-// sessionStands checks that sid names a live session of the user: no
-// session id, or a session that ended, idled out or is another user's, is
+// liveSession returns session sid of the user if it is live: no session
+// id, or a session that ended, idled out or is another user's, is
 // ErrInvalidToken; any other error is a Store failure.
-func (a *Authenticator) sessionStands(ctx context.Context, userID, sid string) error {
+func (a *Authenticator) liveSession(ctx context.Context, userID, sid string) (Session, error) {
 	if !validID(sid) {
-		return ErrInvalidToken
+		return Session{}, ErrInvalidToken
 	}
 	s, err := a.store.Session(ctx, sid)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return ErrInvalidToken
+		return Session{}, ErrInvalidToken
 	case err != nil:
-		return fmt.Errorf("authkit: authenticate: session: %w", err)
+		return Session{}, fmt.Errorf("authkit: authenticate: session: %w", err)
 	case s.UserID != userID || !a.sessionLive(s, a.now()):
-		return ErrInvalidToken
+		return Session{}, ErrInvalidToken
 	}
-	return nil
+	return s, nil
 }

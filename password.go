@@ -209,9 +209,12 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c
 	t := Tokens{User: u}
 	// A session that ended meanwhile (by a logout everywhere that raced
 	// this change, say) gets no access token; nor does a store failure.
-	if pc.SessionID != "" && a.sessionStands(ctx, u.ID, pc.SessionID) == nil {
-		t.SessionID = pc.SessionID
-		if t.AccessToken, err = a.accessFor(u, pc.SessionID, now, &t); err != nil {
+	if pc.SessionID == "" {
+		return t, nil
+	}
+	if s, err := a.liveSession(ctx, u.ID, pc.SessionID); err == nil {
+		t.SessionID = s.ID
+		if t.AccessToken, err = a.accessFor(u, s, now, &t); err != nil {
 			return Tokens{}, err
 		}
 	}

@@ -33,10 +33,10 @@ func splitRefresh(token string) (sid, secret string, ok bool) {
 	return sid, secret, ok && validID(sid) && secret != ""
 }
 
-// accessFor signs an access token for u in session sid and records its
+// accessFor signs an access token for u in session s and records its
 // lifetime in t.
-func (a *Authenticator) accessFor(u User, sid string, now time.Time, t *Tokens) (string, error) {
-	at, exp, err := a.newAccessToken(u, sid, now)
+func (a *Authenticator) accessFor(u User, s Session, now time.Time, t *Tokens) (string, error) {
+	at, exp, err := a.newAccessToken(u, s, now)
 	t.ExpiresIn = exp.Sub(now)
 	return at, err
 }
@@ -123,7 +123,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Clie
 		return Tokens{}, fmt.Errorf("authkit: refresh: %w", err)
 	}
 	t := Tokens{RefreshToken: s.ID + refreshSeparator + newSecretValue, RefreshExpiresAt: s.ExpiresAt, RefreshExpiresIn: s.ExpiresAt.Sub(now), SessionID: s.ID, User: u}
-	if t.AccessToken, err = a.accessFor(u, s.ID, now, &t); err != nil {
+	if t.AccessToken, err = a.accessFor(u, s, now, &t); err != nil {
 		return Tokens{}, err
 	}
 	a.emit(ctx, c, Event{Type: EventSessionRenewed, UserID: u.ID, SessionID: s.ID})

@@ -110,7 +110,7 @@ func (a *Authenticator) startSession(ctx context.Context, u User, methods []stri
 		return Tokens{}, fmt.Errorf("authkit: start session: %w", err)
 	}
 	t := Tokens{RefreshToken: sid + refreshSeparator + secret, RefreshExpiresAt: s.ExpiresAt, RefreshExpiresIn: s.ExpiresAt.Sub(now), SessionID: sid, User: u}
-	if t.AccessToken, err = a.accessFor(u, sid, now, &t); err != nil {
+	if t.AccessToken, err = a.accessFor(u, s, now, &t); err != nil {
 		return Tokens{}, err
 	}
 	a.emit(ctx, c, Event{Type: EventSessionCreated, UserID: u.ID, SessionID: sid})

@@ -46,6 +46,13 @@ type Claims struct {
 	// token's audience: Config.Audience. Tokens issued before authkit wrote
 	// it carry none; it is not required when verifying.
 	ClientID string `json:"client_id,omitempty"`
+	// AuthMethods ("amr", RFC 8176) say how the user proved who they are
+	// when the session began, such as ["pwd"]; AuthTime ("auth_time", as
+	// in OpenID Connect) is when. Every token of a session carries its
+	// session's, refreshes included. Tokens of sessions begun before
+	// authkit recorded them carry neither.
+	AuthMethods []string         `json:"amr,omitempty"`
+	AuthTime    *jwt.NumericDate `json:"auth_time,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -309,14 +316,15 @@ func (kr *keyring) verify(token string) (*Claims, error) {
 }
 
 // newAccessToken signs an access token for u in session sid.
-func (a *Authenticator) newAccessToken(u User, sid string, now time.Time) (string, time.Time, error) {
+func (a *Authenticator) newAccessToken(u User, s Session, now time.Time) (string, time.Time, error) {
 	exp := now.Add(a.cfg.AccessTokenTTL)
 	claims := &Claims{
 		UserID:       u.ID,
 		Email:        u.Email,
-		SessionID:    sid,
+		SessionID:    s.ID,
 		TokenVersion: u.TokenVersion,
 		ClientID:     a.cfg.Audience,
+		AuthMethods:  s.AuthMethods,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    a.cfg.Issuer,
 			Subject:   u.ID,
@@ -326,6 +334,9 @@ func (a *Authenticator) newAccessToken(u User, sid string, now time.Time) (strin
 			ExpiresAt: jwt.NewNumericDate(exp),
 		},
 	}
-	s, err := a.keys.Load().sign(claims)
-	return s, exp, err
+	if !s.AuthTime.IsZero() {
+		claims.AuthTime = jwt.NewNumericDate(s.AuthTime)
+	}
+	signed, err := a.keys.Load().sign(claims)
+	return signed, exp, err
 }
