@@ -171,7 +171,11 @@ var b64 = base64.RawURLEncoding.Strict()
 // padding, no line breaks or other characters (Go's decoder would skip
 // "\r" and "\n"), and no stray bits after the last byte. Any other
 // spelling of a genuine token, its signature included, is refused, so a
-// token has exactly one form: the one its issuer wrote.
+// token has one spelling: the one its issuer wrote. (An ECDSA signature
+// (r, s) has a twin, (r, n−s), that verifies too; so an ES256 token has a
+// second form that only its signature's bytes tell apart. Nothing here
+// keys on a token's string: a host that keeps lists of tokens should key
+// them on the jti claim.)
 func decodePart(s string) ([]byte, bool) {
 	for i := range len(s) {
 		c := s[i]
