@@ -144,7 +144,8 @@ type Store interface {
 	UserByEmail(ctx context.Context, email string) (User, error)
 
 	// DeleteUser deletes the user with id and, in the same atomic step,
-	// every one-time token and session of theirs, so that nothing of the
+	// every one-time token and session of theirs (and, in a FactorStore,
+	// their TOTP factor and recovery codes), so that nothing of the
 	// account is left to use. Its email is free again at once. It returns
 	// ErrNotFound if there is no such user; of several concurrent
 	// deletions of one user exactly one succeeds.
@@ -205,4 +206,77 @@ type Store interface {
 	// now and, when idleBefore is not zero, every session last used before
 	// idleBefore. It returns how many it deleted.
 	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int64, error)
+}
+
+// Second factors: TOTP (RFC 6238) and recovery codes.
+
+// FactorStore is the storage of second factors: a Store that also
+// implements it lets users enrol TOTP and recovery codes. It is optional,
+// so that a Store written before it keeps compiling; the storetest suite
+// runs its tests on every Store that implements it. Its methods keep the
+// promises of Store: safe for concurrent use (also from several processes
+// sharing one database), honouring ctx, values in and out (Secret is
+// copied both ways), times in UTC to the microsecond. Store.DeleteUser
+// deletes the user's factor and recovery codes in the same atomic step as
+// the rest of the account.
+type FactorStore interface {
+	// PutTOTP stores f as the user's TOTP factor, pending (f.ConfirmedAt
+	// zero): it replaces a pending one, and fails with ErrConflict when
+	// the user already has a confirmed one. ErrNotFound when the user does
+	// not exist. The factor is stored pending whatever f.ConfirmedAt and
+	// f.LastStep hold: it comes back with ConfirmedAt zero and LastStep 0
+	// until ConfirmTOTP.
+	PutTOTP(ctx context.Context, f TOTPFactor) error
+
+	// TOTP returns the user's TOTP factor, pending or confirmed, or
+	// ErrNotFound.
+	TOTP(ctx context.Context, userID string) (TOTPFactor, error)
+
+	// ConfirmTOTP marks the user's pending factor confirmed at `at`, with
+	// step as its last used time step; ErrNotFound when there is no
+	// pending factor (none, or already confirmed).
+	ConfirmTOTP(ctx context.Context, userID string, at time.Time, step int64) error
+
+	// UseTOTPStep records that the code of time step `step` was accepted:
+	// atomically, only if step is greater than the factor's LastStep (a
+	// compare-and-swap), else ErrConflict (a replay, or a race lost).
+	// ErrNotFound when the user has no confirmed factor.
+	UseTOTPStep(ctx context.Context, userID string, step int64) error
+
+	// DeleteTOTP removes the user's TOTP factor (pending or confirmed) and
+	// all their recovery codes; no error when there was none.
+	DeleteTOTP(ctx context.Context, userID string) error
+
+	// ReplaceRecoveryCodes atomically replaces all of the user's recovery
+	// codes (used or not) with new ones, given as hashes, created at `at`.
+	// ErrNotFound when the user does not exist.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string, at time.Time) error
+
+	// UseRecoveryCode marks the user's unused recovery code with this hash
+	// used at `at`, atomically: of concurrent calls with one code exactly
+	// one succeeds; the others, and a used or unknown code, get
+	// ErrNotFound.
+	UseRecoveryCode(ctx context.Context, userID, hash string, at time.Time) error
+
+	// RecoveryCodesLeft counts the user's unused recovery codes.
+	RecoveryCodesLeft(ctx context.Context, userID string) (int, error)
+}
+
+// TOTPFactor is a user's TOTP second factor as stored. The Store keeps
+// Secret as opaque bytes: the Authenticator encrypts it (AES-GCM) before it
+// gets here, under the key KeyID names.
+type TOTPFactor struct {
+	// UserID is the ID of the user the factor belongs to.
+	UserID string
+	// Secret is the ciphertext of the TOTP seed; at most 512 bytes.
+	Secret []byte
+	// KeyID names the key that encrypted Secret; at most 64 bytes.
+	KeyID string
+	// CreatedAt is when the factor was enrolled, UTC.
+	CreatedAt time.Time
+	// ConfirmedAt is when the user first proved they hold the seed, UTC;
+	// zero while pending.
+	ConfirmedAt time.Time
+	// LastStep is the last accepted time step; 0 before any.
+	LastStep int64
 }

@@ -12,12 +12,14 @@ import (
 )
 
 var (
-	_ authkit.Store   = (*Store)(nil)
-	_ authkit.Limiter = (*Store)(nil)
+	_ authkit.Store       = (*Store)(nil)
+	_ authkit.FactorStore = (*Store)(nil)
+	_ authkit.Limiter     = (*Store)(nil)
 )
 
-// Store is an in-memory authkit.Store. The zero value is not ready for use;
-// call New. A *Store is safe for concurrent use by many goroutines.
+// Store is an in-memory authkit.Store and authkit.FactorStore. The zero
+// value is not ready for use; call New. A *Store is safe for concurrent use
+// by many goroutines.
 //
 // Every method returns ctx.Err() without doing anything when ctx is already
 // done, and returns the store errors authkit.ErrNotFound,
@@ -37,6 +39,11 @@ type Store struct {
 	tokens map[string]authkit.OneTimeToken
 	// sessions holds the sessions by ID.
 	sessions map[string]authkit.Session
+	// totp holds the TOTP factors by user ID, each with a Secret of its own
+	// that the store never hands out.
+	totp map[string]authkit.TOTPFactor
+	// recovery holds the recovery codes by user ID, then by hash.
+	recovery map[string]map[string]recoveryCode
 }
 
 // New returns an empty Store.
@@ -46,6 +53,8 @@ func New() *Store {
 		emails:   make(map[string]string),
 		tokens:   make(map[string]authkit.OneTimeToken),
 		sessions: make(map[string]authkit.Session),
+		totp:     make(map[string]authkit.TOTPFactor),
+		recovery: make(map[string]map[string]recoveryCode),
 	}
 }
 
@@ -55,8 +64,9 @@ func emailKey(email string) string {
 	return strings.ToLower(email)
 }
 
-// DeleteUser deletes the user with id and every token and session of
-// theirs at once. It returns authkit.ErrNotFound if there is no such user.
+// DeleteUser deletes the user with id and every token, session, TOTP factor
+// and recovery code of theirs at once. It returns authkit.ErrNotFound if
+// there is no such user.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -79,6 +89,8 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 			delete(s.sessions, sid)
 		}
 	}
+	delete(s.totp, id)
+	delete(s.recovery, id)
 	return nil
 }
 

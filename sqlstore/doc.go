@@ -25,8 +25,9 @@
 //
 // # Schema and migrations
 //
-// The tables are authkit_users, authkit_tokens and authkit_sessions, beside
-// the host's own. Their schema is plain SQL, one directory of numbered files
+// The tables are authkit_users, authkit_tokens, authkit_sessions,
+// authkit_rate_limits, authkit_totp and authkit_recovery_codes, beside the
+// host's own. Their schema is plain SQL, one directory of numbered files
 // per engine, embedded in the package (Engine.Migrations returns them).
 // Store.Migrate applies the files the database has not seen, records each
 // version in authkit_schema_migrations, is safe to run at every start and
@@ -52,6 +53,15 @@
 // wrapping authkit.ErrInvalidInput, a method that would not read back as
 // given (empty, or holding white space) or that not every engine stores.
 //
+// Second factors (authkit.FactorStore) are one row per user in
+// authkit_totp, holding the encrypted seed as bytes, and one row per code in
+// authkit_recovery_codes, keyed by user and hash. Both go with their user
+// (ON DELETE CASCADE, and DeleteUser deletes them itself). Their columns have
+// the same limits on every engine: the Store refuses, with an error wrapping
+// authkit.ErrInvalidInput, a Secret over 512 bytes, a KeyID over 64 bytes, a
+// recovery code hash that is empty or over 128 bytes, a KeyID or hash that is
+// not valid UTF-8 or holds NUL, and a hash repeated in one set.
+//
 // # Atomicity
 //
 // Each promise of the authkit.Store contract is kept by the database:
@@ -59,7 +69,13 @@
 // refresh rotation by one conditional UPDATE each (… WHERE used_at IS NULL,
 // … WHERE refresh_hash = ?), so that of concurrent callers exactly one
 // changes the row; UpdateUser, with its compare-and-swap on the password
-// hash and the sessions it ends, by one transaction.
+// hash and the sessions it ends, by one transaction. Second factors likewise:
+// a time step, a recovery code and a confirmation are each spent by one
+// conditional UPDATE (… AND last_step < ?, … AND used_at IS NULL, … AND
+// confirmed_at IS NULL); enrolment, replacing recovery codes, removing a
+// factor and DeleteUser are transactions that first lock the user's row (on
+// SQLite, whose writers take turns on the whole database, they begin with a
+// write), so that they take turns rather than interleave or deadlock.
 //
 // # Errors
 //
@@ -74,7 +90,8 @@
 //
 // The Store never builds SQL from its inputs: every value is a bound
 // parameter. It keeps only what the Authenticator hands it, which for
-// one-time and refresh tokens is their SHA-256, never the token itself.
+// one-time and refresh tokens is their SHA-256, never the token itself, for
+// recovery codes a hash and for TOTP seeds their ciphertext.
 // Database URLs carry credentials; take them from the environment or a
 // secret store, and require TLS on any network (sslmode=verify-full for
 // PostgreSQL, tls=true for MySQL).

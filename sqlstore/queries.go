@@ -1,5 +1,7 @@
 package sqlstore
 
+import "strings"
+
 // The statements of the Store, with ? placeholders that sqlDialect.bind
 // turns into the engine's style. They are the same text on every engine
 // apart from the placeholders, RETURNING (only used where supported) and the
@@ -10,6 +12,10 @@ const (
 	// #nosec G101 -- column lists, not credentials
 	tokenColumns   = "hash, user_id, purpose, created_at, expires_at, used_at"
 	sessionColumns = "id, user_id, refresh_hash, previous_hash, rotated_at, created_at, last_used_at, expires_at, user_agent, client_addr, auth_methods, auth_time"
+	totpColumns    = "user_id, secret, key_id, created_at, confirmed_at, last_step"
+	// recoveryCodeRow is the VALUES row of one new recovery code: its user
+	// id, hash and creation time, unused.
+	recoveryCodeRow = "(?, ?, ?, NULL)"
 )
 
 // queries holds the statements bound for one engine.
@@ -26,6 +32,12 @@ type queries struct {
 	deleteSession, deleteExpiredSessions, deleteIdle string
 	allowLimit, insertLimit, limitTAT                string
 	deleteLimit, deleteStaleLimits                   string
+	lockUser                                         string
+	putTOTP, totp, totpConfirmedAt                   string
+	deletePendingTOTP, deleteTOTP                    string
+	confirmTOTP, useTOTPStep                         string
+	deleteRecoveryCodes, useRecoveryCode             string
+	recoveryCodesLeft                                string
 }
 
 // newQueries binds the statements for d.
@@ -84,7 +96,30 @@ func newQueries(d sqlDialect) queries {
 		limitTAT:          d.bind("SELECT tat FROM authkit_rate_limits WHERE limit_key = ?"),
 		deleteLimit:       d.bind("DELETE FROM authkit_rate_limits WHERE limit_key = ?"),
 		deleteStaleLimits: d.bind("DELETE FROM authkit_rate_limits WHERE tat <= ?"),
+
+		// lockUser locks the user's row, where the engine locks rows, for
+		// the rest of the transaction; see Store.txUserWrite.
+		lockUser: d.bind("SELECT id FROM authkit_users WHERE id = ?" + d.lockSuffix),
+
+		putTOTP:           d.bind("INSERT INTO authkit_totp (" + totpColumns + ") VALUES (?, ?, ?, ?, NULL, 0)"),
+		totp:              d.bind("SELECT " + totpColumns + " FROM authkit_totp WHERE user_id = ?"),
+		totpConfirmedAt:   d.bind("SELECT confirmed_at FROM authkit_totp WHERE user_id = ?"),
+		deletePendingTOTP: d.bind("DELETE FROM authkit_totp WHERE user_id = ? AND confirmed_at IS NULL"),
+		deleteTOTP:        d.bind("DELETE FROM authkit_totp WHERE user_id = ?"),
+		confirmTOTP:       d.bind("UPDATE authkit_totp SET confirmed_at = ?, last_step = ? WHERE user_id = ? AND confirmed_at IS NULL"),
+		useTOTPStep:       d.bind("UPDATE authkit_totp SET last_step = ? WHERE user_id = ? AND confirmed_at IS NOT NULL AND last_step < ?"),
+
+		deleteRecoveryCodes: d.bind("DELETE FROM authkit_recovery_codes WHERE user_id = ?"),
+		useRecoveryCode:     d.bind("UPDATE authkit_recovery_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL"),
+		recoveryCodesLeft:   d.bind("SELECT COUNT(*) FROM authkit_recovery_codes WHERE user_id = ? AND used_at IS NULL"),
 	}
+}
+
+// insertRecoveryCodes returns the statement that inserts n new recovery
+// codes, n rows of recoveryCodeRow.
+func (d sqlDialect) insertRecoveryCodes(n int) string {
+	rows := strings.TrimSuffix(strings.Repeat(recoveryCodeRow+", ", n), ", ")
+	return d.bind("INSERT INTO authkit_recovery_codes (user_id, hash, created_at, used_at) VALUES " + rows)
 }
 
 // insertLimit returns the statement that inserts a new rate-limit key and

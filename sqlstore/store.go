@@ -16,7 +16,7 @@ import (
 
 var _ authkit.Store = (*Store)(nil)
 
-// Store is an authkit.Store over database/sql. Make one with New (or with
+// Store is an authkit.Store and authkit.FactorStore over database/sql. Make one with New (or with
 // New in the postgres, mysql and sqlite subpackages) and create its tables
 // with Migrate. A *Store is safe for concurrent use by many goroutines, and
 // several processes may share one database.
@@ -301,22 +301,26 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (authkit.User, er
 	return u, nil
 }
 
-// DeleteUser deletes the user with id and every token and session of
-// theirs in one transaction; it does not rely on the foreign keys'
-// cascades, which a host's own schema tooling might have dropped. It
-// returns authkit.ErrNotFound if there is no such user.
+// DeleteUser deletes the user with id and every token, session, TOTP factor
+// and recovery code of theirs in one transaction; it does not rely on the
+// foreign keys' cascades, which a host's own schema tooling might have
+// dropped. The transaction first locks the user's row (on SQLite, the
+// database), so it takes turns with the writers of the user's second factor.
+// It returns authkit.ErrNotFound if there is no such user.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{s.q.deleteUserSessions, s.q.deleteAllTokens} {
-			if _, err := tx.ExecContext(ctx, q, id); err != nil {
-				return err
+		return s.txUserWrite(ctx, tx, id, s.q.deleteUserSessions, func() error {
+			for _, q := range []string{s.q.deleteAllTokens, s.q.deleteRecoveryCodes, s.q.deleteTOTP} {
+				if _, err := tx.ExecContext(ctx, q, id); err != nil {
+					return err
+				}
 			}
-		}
-		n, err := txExec(ctx, tx, s.q.deleteUser, id)
-		if err == nil && n == 0 {
-			err = storeError{authkit.ErrNotFound}
-		}
-		return err
+			n, err := txExec(ctx, tx, s.q.deleteUser, id)
+			if err == nil && n == 0 {
+				err = storeError{authkit.ErrNotFound}
+			}
+			return err
+		})
 	})
 	if err != nil {
 		return wrap("delete user", err)

@@ -251,3 +251,214 @@ func testConcurrency(t *testing.T, newStore func(t testing.TB) authkit.Store) {
 		assert.Equal(t, want, versions, "TokenVersions returned by %d concurrent bumps", racers)
 	})
 }
+
+// testFactorConcurrency checks the atomicity promises of a FactorStore
+// under real concurrency.
+func testFactorConcurrency(t *testing.T, newStore func(t testing.TB) factorStore) {
+	t.Run("UseRecoveryCode", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		codes := replaceCodes(t, s, u.ID, 10)
+		errs := race(racers, func(int) error { return s.UseRecoveryCode(ctx, u.ID, codes[4], now()) })
+		oneWinner(t, errs, authkit.ErrNotFound, "UseRecoveryCode of one code")
+		assertCodesLeft(t, s, u.ID, 9, "after the race")
+	})
+
+	t.Run("UseRecoveryCodes", func(t *testing.T) {
+		// Each goroutine uses a code of its own: every one succeeds and
+		// every one counts.
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		codes := replaceCodes(t, s, u.ID, racers+2)
+		errs := race(racers, func(i int) error { return s.UseRecoveryCode(ctx, u.ID, codes[i], now()) })
+		for i, err := range errs {
+			assert.NoError(t, err, "UseRecoveryCode of code %d", i)
+		}
+		assertCodesLeft(t, s, u.ID, 2, fmt.Sprintf("after %d codes were used at once", racers))
+	})
+
+	t.Run("UseTOTPStep", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		f := confirmFactor(t, s, u.ID, 1000)
+		errs := race(racers, func(int) error { return s.UseTOTPStep(ctx, u.ID, 1001) })
+		oneWinner(t, errs, authkit.ErrConflict, "UseTOTPStep of one step")
+		f.LastStep = 1001
+		assertFactorOf(t, s, f, "after the race")
+	})
+
+	t.Run("UseTOTPSteps", func(t *testing.T) {
+		// Goroutines with steps of their own: the last step never goes
+		// back, and the newest one always gets through.
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		f := confirmFactor(t, s, u.ID, 1000)
+		errs := race(racers, func(i int) error { return s.UseTOTPStep(ctx, u.ID, 1001+int64(i)) })
+		for i, err := range errs {
+			if err != nil && !errors.Is(err, authkit.ErrConflict) {
+				t.Errorf("UseTOTPStep(%d): got error %v, want nil or %v", 1001+i, err, authkit.ErrConflict)
+			}
+		}
+		assert.NoError(t, errs[racers-1], "UseTOTPStep of the newest step")
+		f.LastStep = 1000 + racers
+		assertFactorOf(t, s, f, "after the race")
+	})
+
+	t.Run("ConfirmTOTP", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		f := putFactor(t, s, u.ID)
+		base := now()
+		errs := race(racers, func(i int) error {
+			return s.ConfirmTOTP(ctx, u.ID, base.Add(time.Duration(i)*time.Microsecond), 500+int64(i))
+		})
+		winner := oneWinner(t, errs, authkit.ErrNotFound, "ConfirmTOTP of one factor")
+		if winner < 0 {
+			return
+		}
+		f.ConfirmedAt, f.LastStep = base.Add(time.Duration(winner)*time.Microsecond), 500+int64(winner)
+		assertFactorOf(t, s, f, "after the race: the winner's confirmation")
+	})
+
+	t.Run("PutTOTP", func(t *testing.T) {
+		// Enrolments at once each replace the pending factor: every one
+		// succeeds, and one of them is left whole.
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		factors := make([]authkit.TOTPFactor, racers)
+		for i := range factors {
+			factors[i] = newFactor(u.ID, now().Add(time.Duration(i)*time.Second))
+			factors[i].KeyID = "key-" + strconv.Itoa(i)
+		}
+		errs := race(racers, func(i int) error { return s.PutTOTP(ctx, factors[i]) })
+		for i, err := range errs {
+			assert.NoError(t, err, "PutTOTP %d over a pending factor", i)
+		}
+		got, err := s.TOTP(ctx, u.ID)
+		require.NoError(t, err, "TOTP")
+		i, err := strconv.Atoi(strings.TrimPrefix(got.KeyID, "key-"))
+		require.NoError(t, err, "KeyID after the race: %q", got.KeyID)
+		require.Less(t, i, racers, "KeyID after the race: %q", got.KeyID)
+		assertFactor(t, factors[i], got, "TOTP after the race: one enrolment, whole")
+	})
+
+	t.Run("PutTOTPOverConfirmed", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		f := confirmFactor(t, s, u.ID, 1)
+		errs := race(racers, func(int) error { return s.PutTOTP(ctx, newFactor(u.ID, now())) })
+		for i, err := range errs {
+			assert.ErrorIs(t, err, authkit.ErrConflict, "PutTOTP %d over a confirmed factor", i)
+		}
+		assertFactorOf(t, s, f, "after the race")
+	})
+
+	t.Run("ReplaceRecoveryCodes", func(t *testing.T) {
+		// Replacements at once leave exactly one of the sets, whole, and
+		// nothing of the others.
+		const size = 10
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		replaceCodes(t, s, u.ID, size)
+		sets := make([][]string, racers)
+		for i := range sets {
+			sets[i] = newCodeHashes(size)
+		}
+		errs := race(racers, func(i int) error { return s.ReplaceRecoveryCodes(ctx, u.ID, sets[i], now()) })
+		for i, err := range errs {
+			assert.NoError(t, err, "ReplaceRecoveryCodes %d", i)
+		}
+		assertCodesLeft(t, s, u.ID, size, "after the race")
+
+		// The first code of exactly one set works: that set is left.
+		winner := -1
+		for i, set := range sets {
+			err := s.UseRecoveryCode(ctx, u.ID, set[0], now())
+			switch {
+			case err == nil && winner >= 0:
+				t.Errorf("the first codes of sets %d and %d both work after the race", winner, i)
+			case err == nil:
+				winner = i
+			case !errors.Is(err, authkit.ErrNotFound):
+				t.Errorf("UseRecoveryCode of the first code of set %d: %v", i, err)
+			}
+		}
+		require.GreaterOrEqual(t, winner, 0, "one set is left after the race")
+		for i, set := range sets {
+			for j, h := range set[1:] {
+				err := s.UseRecoveryCode(ctx, u.ID, h, now())
+				if i == winner {
+					assert.NoError(t, err, "UseRecoveryCode of code %d of the set left", j+1)
+				} else {
+					assert.ErrorIs(t, err, authkit.ErrNotFound, "UseRecoveryCode of code %d of set %d, which lost", j+1, i)
+				}
+			}
+		}
+		assertCodesLeft(t, s, u.ID, 0, "after every code of the set left was used")
+	})
+
+	t.Run("DeleteUserWhileEnrolling", func(t *testing.T) {
+		// A user deleted while their factor and codes are being written
+		// leaves nothing behind; every call either happens before the
+		// deletion or finds no user.
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		confirmFactor(t, s, u.ID, 1)
+		replaceCodes(t, s, u.ID, 5)
+		errs := race(racers, func(i int) error {
+			switch i % 5 {
+			case 0:
+				return s.DeleteUser(ctx, u.ID)
+			case 1:
+				return s.PutTOTP(ctx, newFactor(u.ID, now()))
+			case 2:
+				return s.ReplaceRecoveryCodes(ctx, u.ID, newCodeHashes(5), now())
+			case 3:
+				return s.DeleteTOTP(ctx, u.ID)
+			default:
+				return s.UseTOTPStep(ctx, u.ID, 2+int64(i))
+			}
+		})
+		deleted := 0
+		for i, err := range errs {
+			switch {
+			case i%5 == 0 && err == nil:
+				deleted++
+			case err == nil, errors.Is(err, authkit.ErrNotFound):
+			case i%5 == 1 && errors.Is(err, authkit.ErrConflict): // a factor still confirmed
+			case i%5 == 4 && errors.Is(err, authkit.ErrConflict): // a newer step used
+			default:
+				t.Errorf("call %d: %v", i, err)
+			}
+		}
+		assert.Equal(t, 1, deleted, "DeleteUser calls that succeeded")
+		assertNoFactor(t, s, u.ID, "of the deleted user")
+		assertCodesLeft(t, s, u.ID, 0, "of the deleted user")
+	})
+
+	t.Run("ReplaceAndDelete", func(t *testing.T) {
+		// DeleteTOTP takes every code, even with replacements under way:
+		// afterwards either no codes are left or one whole set is (a
+		// replacement that came after).
+		const size = 5
+		s, ctx := newStore(t), t.Context()
+		u := createUser(t, s)
+		confirmFactor(t, s, u.ID, 1)
+		sets := make([][]string, racers)
+		for i := range sets {
+			sets[i] = newCodeHashes(size)
+		}
+		errs := race(racers, func(i int) error {
+			if i%2 == 0 {
+				return s.DeleteTOTP(ctx, u.ID)
+			}
+			return s.ReplaceRecoveryCodes(ctx, u.ID, sets[i], now())
+		})
+		for i, err := range errs {
+			assert.NoError(t, err, "call %d", i)
+		}
+		n, err := s.RecoveryCodesLeft(ctx, u.ID)
+		require.NoError(t, err, "RecoveryCodesLeft")
+		assert.Contains(t, []int{0, size}, n, "RecoveryCodesLeft after the race: none or one whole set")
+	})
+}

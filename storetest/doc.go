@@ -23,9 +23,20 @@
 // and bump one token version. A database-backed store should run it over a connection pool of
 // at least 8 connections so those races really happen in the database.
 //
+// A Store that also implements authkit.FactorStore gets its contract checked
+// too, in the subtests under Factor: enrolment, confirmation and deletion of
+// TOTP factors, replay protection of time steps, recovery codes scoped to
+// their user, DeleteUser taking both along, copies of Secret, cancelled
+// contexts, and under concurrency one winner among calls that use one
+// recovery code, one time step or confirm one factor, concurrent enrolments
+// and replacements of recovery codes that leave exactly one of them whole,
+// and a deletion of the user in the middle of it all that leaves nothing
+// behind. A Store without FactorStore skips Factor and passes the suite.
+//
 // The suite passes times the way the Authenticator does: UTC, truncated to
 // the microsecond. Ids are random version 4 UUIDs and token and refresh
 // hashes are 64 lower-case hex digits, so stores may use native UUID and
-// fixed-width columns. Tokens and sessions are only ever created for users
+// fixed-width columns; recovery code hashes are too, and TOTP secrets are
+// random bytes of up to 512. Tokens and sessions are only ever created for users
 // that exist, so stores may enforce foreign keys.
 package storetest

@@ -17,6 +17,10 @@ import (
 // newStore is called once per subtest, with that subtest's testing.TB, and
 // must return a fresh, empty store; it should fail t itself if it cannot
 // make one. Subtests run one after another.
+//
+// When the Store also implements authkit.FactorStore, the subtests under
+// Factor check that contract too; otherwise Factor is skipped, and a Store
+// without second factors passes the suite.
 func Run(t *testing.T, newStore func(t testing.TB) authkit.Store) {
 	t.Run("User", func(t *testing.T) { testUsers(t, newStore) })
 	t.Run("UpdateUser", func(t *testing.T) { testUpdateUser(t, newStore) })
@@ -26,6 +30,7 @@ func Run(t *testing.T, newStore func(t testing.TB) authkit.Store) {
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newStore) })
 	t.Run("Copies", func(t *testing.T) { testCopies(t, newStore) })
 	t.Run("Context", func(t *testing.T) { testContext(t, newStore) })
+	t.Run("Factor", func(t *testing.T) { testFactors(t, newStore) })
 }
 
 // now returns the current time the way the Authenticator passes it to a

@@ -51,7 +51,23 @@ var mutants = map[string]struct {
 	"AuthMethodsSorted":     {"Session/AuthMethods", func(s authkit.Store) authkit.Store { return authMethodsSorted{s} }},
 	"AuthMethodsShared":     {"Copies/Session", func(s authkit.Store) authkit.Store { return newAuthMethodsShared(s) }},
 	"RotateForgetsAuth":     {"Session/Rotate", func(s authkit.Store) authkit.Store { return rotateForgetsAuth{s} }},
+
+	"PutOverConfirmed":       {"Factor/TOTP/PutOverConfirmed", func(s authkit.Store) authkit.Store { return putOverConfirmed{s.(factors)} }},
+	"PutKeepsConfirmedAt":    {"Factor/TOTP/PutStoresPending", func(s authkit.Store) authkit.Store { return putKeepsConfirmedAt{s.(factors)} }},
+	"ConfirmTwice":           {"Factor/TOTP/Confirm", func(s authkit.Store) authkit.Store { return confirmTwice{s.(factors)} }},
+	"StepReplay":             {"Factor/TOTP/UseStep", func(s authkit.Store) authkit.Store { return stepReplay{s.(factors)} }},
+	"UsedCodesCounted":       {"Factor/RecoveryCodes/Use", func(s authkit.Store) authkit.Store { return newUsedCodesCounted(s.(factors)) }},
+	"DeleteUserLeavesFactor": {"Factor/DeleteUser", func(s authkit.Store) authkit.Store { return newDeleteUserLeavesFactor(s.(factors)) }},
+	"SecretShared":           {"Factor/Copies", func(s authkit.Store) authkit.Store { return newSecretShared(s.(factors)) }},
+	"FactorIgnoresContext":   {"Factor/Context/TOTP", func(s authkit.Store) authkit.Store { return factorIgnoresContext{s.(factors)} }},
+	"RecoveryCodeRace":       {"Factor/Concurrency/UseRecoveryCode", func(s authkit.Store) authkit.Store { return newRecoveryCodeRace(s.(factors)) }},
+	"StepWithoutCAS":         {"Factor/Concurrency/UseTOTPStep", func(s authkit.Store) authkit.Store { return stepWithoutCAS{s.(factors)} }},
+	"ReplaceNotAtomic":       {"Factor/Concurrency/ReplaceRecoveryCodes", func(s authkit.Store) authkit.Store { return newReplaceNotAtomic(s.(factors)) }},
 }
+
+// withoutFactorsName names a correct store that does not implement
+// authkit.FactorStore: the suite must pass it, skipping the factor tests.
+const withoutFactorsName = "WithoutFactors"
 
 // TestMutant runs the suite on the broken store named in the environment;
 // without one it is skipped.
@@ -61,7 +77,9 @@ func TestMutant(t *testing.T) {
 		t.Skip("runs only as the child of TestSuiteCatchesBrokenStores")
 	}
 	wrap := func(s authkit.Store) authkit.Store { return s }
-	if name != controlName {
+	if name == withoutFactorsName {
+		wrap = func(s authkit.Store) authkit.Store { return withoutFactors{s} }
+	} else if name != controlName {
 		m, ok := mutants[name]
 		if !ok {
 			t.Fatalf("unknown broken store %q", name)
@@ -85,6 +103,19 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 		out, err := runMutant(t, controlName)
 		if err != nil {
 			t.Fatalf("the suite failed on a correct store run as a child: %v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "--- PASS: TestMutant/Factor ") {
+			t.Errorf("the suite did not run the factor tests on a store that keeps second factors:\n%s", out)
+		}
+	})
+	t.Run(withoutFactorsName, func(t *testing.T) {
+		t.Parallel()
+		out, err := runMutant(t, withoutFactorsName)
+		if err != nil {
+			t.Fatalf("the suite failed on a correct store without second factors: %v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "--- SKIP: TestMutant/Factor ") {
+			t.Errorf("the suite did not skip the factor tests on a store without second factors:\n%s", out)
 		}
 	})
 	for name, m := range mutants {

@@ -53,10 +53,13 @@ func (h Harness) newStore(t testing.TB) (*sqlstore.Store, *sql.DB) {
 // Run runs the storetest conformance suite and the engine tests.
 func Run(t *testing.T, h Harness) {
 	t.Run("Conformance", func(t *testing.T) {
-		storetest.Run(t, func(t testing.TB) authkit.Store {
+		newStore := func(t testing.TB) authkit.Store {
 			s, _ := h.newStore(t)
 			return s
-		})
+		}
+		// The Store keeps second factors: the suite runs their tests too.
+		require.Implements(t, (*authkit.FactorStore)(nil), newStore(t), "the Store given to storetest.Run")
+		storetest.Run(t, newStore)
 	})
 	t.Run("Limiter", func(t *testing.T) {
 		storetest.RunLimiter(t, func(t testing.TB) authkit.Limiter {
@@ -68,6 +71,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Upgrade", func(t *testing.T) { testUpgrade(t, h) })
 	t.Run("Times", func(t *testing.T) { testTimes(t, h) })
 	t.Run("AuthMethods", func(t *testing.T) { testAuthMethods(t, h) })
+	t.Run("Factors", func(t *testing.T) { testFactors(t, h) })
 	t.Run("Errors", func(t *testing.T) { testErrors(t, h) })
 	t.Run("UpdateUserUnchanged", func(t *testing.T) { testUpdateUserUnchanged(t, h) })
 	t.Run("Close", func(t *testing.T) { testClose(t, h) })

@@ -217,8 +217,162 @@ func testUpgrade(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("Factors", func(t *testing.T) { testUpgradeFactors(t, h) })
+
 	if h.Dialect.Engine == sqlstore.MySQL {
 		t.Run("Resume", func(t *testing.T) { testUpgradeResume(t, h) })
+		t.Run("FactorsResume", func(t *testing.T) { testUpgradeFactorsResume(t, h) })
+	}
+}
+
+// migrationStatements returns the statements of the engine's migration
+// file name.
+func (h Harness) migrationStatements(t testing.TB, name string) []string {
+	t.Helper()
+	fsys, err := h.Dialect.Engine.Migrations()
+	require.NoError(t, err, "Migrations")
+	text, err := fs.ReadFile(fsys, name)
+	require.NoError(t, err, "read %s", name)
+	statements := sqltext.Statements(string(text))
+	require.NotEmpty(t, statements, "statements of %s", name)
+	return statements
+}
+
+// deleteUserAsVersion3 deletes the user with plain SQL as DeleteUser of
+// schema version 3 did, naming only the tables it knew.
+func (h Harness) deleteUserAsVersion3(t testing.TB, db execer, id string) {
+	t.Helper()
+	for _, q := range []string{
+		"DELETE FROM authkit_sessions WHERE user_id = ?",
+		"DELETE FROM authkit_tokens WHERE user_id = ?",
+		"DELETE FROM authkit_users WHERE id = ?",
+	} {
+		_, err := db.ExecContext(t.Context(), h.bind(q), id)
+		require.NoError(t, err, "delete a user as code of schema version 3: %s", q)
+	}
+}
+
+// factorRows returns how many rows of the user authkit_totp and
+// authkit_recovery_codes hold.
+func (h Harness) factorRows(t testing.TB, db *sql.DB, userID string) (totp, codes int) {
+	t.Helper()
+	ctx := t.Context()
+	require.NoError(t, db.QueryRowContext(ctx, h.bind("SELECT COUNT(*) FROM authkit_totp WHERE user_id = ?"), userID).Scan(&totp), "count authkit_totp")
+	require.NoError(t, db.QueryRowContext(ctx, h.bind("SELECT COUNT(*) FROM authkit_recovery_codes WHERE user_id = ?"), userID).Scan(&codes), "count authkit_recovery_codes")
+	return totp, codes
+}
+
+// enrol gives the user a TOTP factor confirmed at step and n recovery
+// codes, and returns the factor as stored and the codes' hashes.
+func enrol(t testing.TB, s *sqlstore.Store, userID string, step int64, n int) (authkit.TOTPFactor, []string) {
+	t.Helper()
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	f := authkit.TOTPFactor{UserID: userID, Secret: []byte("\x00sealed\xff seed"), KeyID: "k1", CreatedAt: now.Add(-time.Minute)}
+	require.NoError(t, s.PutTOTP(ctx, f), "PutTOTP")
+	require.NoError(t, s.ConfirmTOTP(ctx, userID, now, step), "ConfirmTOTP")
+	f.ConfirmedAt, f.LastStep = now, step
+	hashes := make([]string, n)
+	for i := range hashes {
+		hashes[i] = randomHash()
+	}
+	require.NoError(t, s.ReplaceRecoveryCodes(ctx, userID, hashes, now), "ReplaceRecoveryCodes")
+	return f, hashes
+}
+
+// assertFactor checks that got equals want field by field, times by
+// instant and in UTC.
+func assertFactor(t testing.TB, want, got authkit.TOTPFactor, call string) {
+	t.Helper()
+	for _, tm := range []struct {
+		name      string
+		want, got time.Time
+	}{
+		{"CreatedAt", want.CreatedAt, got.CreatedAt},
+		{"ConfirmedAt", want.ConfirmedAt, got.ConfirmedAt},
+	} {
+		assert.True(t, tm.got.Equal(tm.want), "%s: %s: got %v, want %v", call, tm.name, tm.got, tm.want)
+		if !tm.want.IsZero() {
+			assert.Equal(t, time.UTC, tm.got.Location(), "%s: location of %s", call, tm.name)
+		}
+	}
+	want.CreatedAt, want.ConfirmedAt = time.Time{}, time.Time{}
+	got.CreatedAt, got.ConfirmedAt = time.Time{}, time.Time{}
+	assert.Equal(t, want, got, call)
+}
+
+// testUpgradeFactors checks migration 0004 on a database of schema version
+// 3 that holds an account: the account is left as it was, second factors
+// work afterwards, and code of version 3, which deletes users without
+// knowing of second factors, takes them with the user through the foreign
+// keys.
+func testUpgradeFactors(t *testing.T, h Harness) {
+	s, db := h.storeAt(t, 3)
+	ctx := t.Context()
+	u, other := testUser(t), testUser(t)
+	for _, x := range []authkit.User{u, other} {
+		require.NoError(t, s.CreateUser(ctx, x), "CreateUser on schema version 3")
+	}
+	sess := testSession(u.ID, time.Now().UTC().Truncate(time.Microsecond))
+	require.NoError(t, s.CreateSession(ctx, sess), "CreateSession on schema version 3")
+
+	// Before the migration the tables are missing: an error, never a
+	// store error that would read as "no factor".
+	_, err := s.TOTP(ctx, u.ID)
+	require.Error(t, err, "TOTP on schema version 3")
+	assert.NotErrorIs(t, err, authkit.ErrNotFound, "TOTP on schema version 3")
+
+	require.NoError(t, s.Migrate(ctx), "Migrate from version 3")
+	assert.Equal(t, wantVersions(latestVersion(t, h.Dialect.Engine)), versions(t, db), "recorded versions")
+
+	got, err := s.UserByID(ctx, u.ID)
+	require.NoError(t, err, "UserByID after the migration")
+	assert.Equal(t, u.ID, got.ID, "UserByID after the migration")
+	gotSess, err := s.Session(ctx, sess.ID)
+	require.NoError(t, err, "Session after the migration")
+	assertSession(t, sess, gotSess, "Session of a session from before the migration")
+	_, err = s.TOTP(ctx, u.ID)
+	assert.ErrorIs(t, err, authkit.ErrNotFound, "TOTP of a user from before the migration")
+
+	f, hashes := enrol(t, s, u.ID, 1000, 3)
+	gotF, err := s.TOTP(ctx, u.ID)
+	require.NoError(t, err, "TOTP")
+	assertFactor(t, f, gotF, "TOTP after the migration")
+	require.NoError(t, s.UseTOTPStep(ctx, u.ID, 1001), "UseTOTPStep")
+	require.NoError(t, s.UseRecoveryCode(ctx, u.ID, hashes[0], time.Now()), "UseRecoveryCode")
+	left, err := s.RecoveryCodesLeft(ctx, u.ID)
+	require.NoError(t, err, "RecoveryCodesLeft")
+	assert.Equal(t, 2, left, "RecoveryCodesLeft")
+
+	enrol(t, s, other.ID, 5, 2)
+	h.deleteUserAsVersion3(t, db, u.ID)
+	totp, codes := h.factorRows(t, db, u.ID)
+	assert.Zero(t, totp, "authkit_totp rows of a user deleted by code of version 3")
+	assert.Zero(t, codes, "authkit_recovery_codes rows of a user deleted by code of version 3")
+	totp, codes = h.factorRows(t, db, other.ID)
+	assert.Equal(t, 1, totp, "authkit_totp rows of another user")
+	assert.Equal(t, 2, codes, "authkit_recovery_codes rows of another user")
+}
+
+// testUpgradeFactorsResume checks that on MySQL, which commits each
+// statement of a migration on its own, Migrate completes migration 0004
+// after it stopped after any of its statements.
+func testUpgradeFactorsResume(t *testing.T, h Harness) {
+	statements := h.migrationStatements(t, "0004_factors.sql")
+	for done := 1; done <= len(statements); done++ {
+		t.Run(fmt.Sprintf("After%d", done), func(t *testing.T) {
+			s, db := h.storeAt(t, 3)
+			ctx := t.Context()
+			for i, stmt := range statements[:done] {
+				_, err := db.ExecContext(ctx, stmt)
+				require.NoError(t, err, "statement %d of 0004_factors.sql", i+1)
+			}
+			require.NoError(t, s.Migrate(ctx), "Migrate after %d statements of 0004_factors.sql", done)
+			assert.Equal(t, wantVersions(latestVersion(t, h.Dialect.Engine)), versions(t, db), "recorded versions")
+			u := testUser(t)
+			require.NoError(t, s.CreateUser(ctx, u), "CreateUser")
+			enrol(t, s, u.ID, 1, 2)
+		})
 	}
 }
 
@@ -226,12 +380,7 @@ func testUpgrade(t *testing.T, h Harness) {
 // migration on its own, Migrate completes migration 0003 after it stopped
 // after any of its statements.
 func testUpgradeResume(t *testing.T, h Harness) {
-	fsys, err := h.Dialect.Engine.Migrations()
-	require.NoError(t, err, "Migrations")
-	text, err := fs.ReadFile(fsys, "0003_session_auth.sql")
-	require.NoError(t, err, "read 0003_session_auth.sql")
-	statements := sqltext.Statements(string(text))
-	require.NotEmpty(t, statements, "statements of 0003_session_auth.sql")
+	statements := h.migrationStatements(t, "0003_session_auth.sql")
 
 	for done := 1; done <= len(statements); done++ {
 		t.Run(fmt.Sprintf("After%d", done), func(t *testing.T) {

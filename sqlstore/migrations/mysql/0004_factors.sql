@@ -1,0 +1,32 @@
+-- Second factors (authkit.FactorStore).
+--
+-- authkit_totp holds a user's TOTP factor, at most one: secret is the seed
+-- encrypted by the Authenticator (AES-GCM) under the key key_id names, never
+-- the seed itself. confirmed_at is NULL while the factor is pending, and
+-- last_step is the last time step whose code was accepted (0 before any).
+--
+-- authkit_recovery_codes holds a user's recovery codes: only a hash of each
+-- code is kept; used_at is NULL until the code is used.
+--
+-- Both go with their user (ON DELETE CASCADE), so that code of the previous
+-- version, which does not know them, deletes them with the user as well.
+-- Each statement can run again after a failure part way (IF NOT EXISTS).
+CREATE TABLE IF NOT EXISTS authkit_totp (
+    user_id      VARBINARY(64) NOT NULL,
+    secret       VARBINARY(512) NOT NULL,
+    key_id       VARBINARY(64) NOT NULL,
+    created_at   DATETIME(6) NOT NULL,
+    confirmed_at DATETIME(6) NULL,
+    last_step    BIGINT NOT NULL,
+    PRIMARY KEY (user_id),
+    CONSTRAINT authkit_totp_user_id_fkey FOREIGN KEY (user_id) REFERENCES authkit_users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS authkit_recovery_codes (
+    user_id    VARBINARY(64) NOT NULL,
+    hash       VARBINARY(128) NOT NULL,
+    created_at DATETIME(6) NOT NULL,
+    used_at    DATETIME(6) NULL,
+    PRIMARY KEY (user_id, hash),
+    CONSTRAINT authkit_recovery_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES authkit_users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
