@@ -19,6 +19,9 @@ type Authenticator struct {
 	dummyHash string
 	templates Templates
 	mail      *postOffice
+	// factorKeys encrypt second factors' secrets; nil when
+	// Config.FactorKeys is empty.
+	factorKeys *factorKeyring
 }
 
 // New checks cfg, fills in its defaults and returns a ready Authenticator,
@@ -29,6 +32,9 @@ func New(cfg Config) (*Authenticator, error) {
 		return nil, err
 	}
 	a := &Authenticator{cfg: c, store: c.Store, templates: c.Templates.merged()}
+	if a.factorKeys, err = newFactorKeyring(c.FactorKeys); err != nil {
+		return nil, err
+	}
 	if err := a.SetKeys(c.SigningKey, c.VerificationKeys...); err != nil {
 		return nil, err
 	}

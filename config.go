@@ -56,6 +56,21 @@ type Config struct {
 	// issued; every login issues a fresh one. If zero, 180 days.
 	DeviceTTL time.Duration
 
+	// FactorKeys encrypt the secrets of second factors (TOTP) at rest: the
+	// first encrypts, every one decrypts (see FactorKey for rotating
+	// them). Second factors are on only when it holds a key and the Store
+	// implements FactorStore; keep the keys as safe as the Secret, and
+	// never drop one while a stored secret names it, or its users cannot
+	// make codes (their recovery codes still work).
+	FactorKeys []FactorKey
+
+	// ReauthenticationWindow is how recent a sign-in must be (the access
+	// token's auth_time) for a sensitive change: enrolling, disabling or
+	// re-keying a second factor, and changing the password of an account
+	// that has one. Older sessions get ErrReauthenticationRequired and
+	// call Reauthenticate. If zero, 10 minutes.
+	ReauthenticationWindow time.Duration
+
 	// Issuer is the "iss" claim written into access tokens and required of
 	// them. If empty, BaseURL (such as "https://app.example.com"), so that
 	// no two deployments accept each other's tokens. Services that verify
@@ -231,6 +246,9 @@ type Config struct {
 	deviceKey []byte
 }
 
+// DefaultReauthenticationWindow is ReauthenticationWindow's default.
+const DefaultReauthenticationWindow = 10 * time.Minute
+
 // Default values of Config fields.
 const (
 	DefaultAccessTokenTTL        = 15 * time.Minute
@@ -285,7 +303,7 @@ func (c Config) withDefaults() (Config, error) {
 		"RefreshReuseGrace": c.RefreshReuseGrace, "Leeway": c.Leeway,
 		"EmailVerificationTTL": c.EmailVerificationTTL, "ResetTTL": c.ResetTTL,
 		"MailRetryDelay": c.MailRetryDelay, "MailTimeout": c.MailTimeout,
-		"MaxHashWait": c.MaxHashWait, "DeviceTTL": c.DeviceTTL,
+		"MaxHashWait": c.MaxHashWait, "DeviceTTL": c.DeviceTTL, "ReauthenticationWindow": c.ReauthenticationWindow,
 	} {
 		if d < 0 {
 			return c, configError("%s must not be negative", name)
@@ -324,6 +342,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.EmailVerificationPath, defaultEmailVerificationPath)
 	setDefault(&c.ResetPasswordPath, defaultResetPasswordPath)
 	setDefault(&c.AppName, defaultAppName)
+	setDefault(&c.ReauthenticationWindow, DefaultReauthenticationWindow)
 	setDefault(&c.MailQueueSize, DefaultMailQueueSize)
 	setDefault(&c.MailWorkers, DefaultMailWorkers)
 	setDefault(&c.MailMaxAttempts, DefaultMailMaxAttempts)

@@ -87,6 +87,9 @@ const (
 	CodeContainsLink FieldCode = "contains_link"
 	// CodeWrongPassword: the current password given is not the user's.
 	CodeWrongPassword FieldCode = "wrong_password"
+	// CodeWrongCode: the code given is not one the user's authenticator
+	// app makes now.
+	CodeWrongCode FieldCode = "wrong_code"
 )
 
 // FieldError is one thing wrong with one input field.

@@ -35,6 +35,10 @@ const (
 	EventUserDeleted            EventType = "user_deleted"
 	EventMailFailed             EventType = "sys_mail_failed"
 	EventRateLimited            EventType = "excess_rate_limit_exceeded"
+	EventSecondFactorAdded      EventType = "authn_second_factor_added"
+	EventSecondFactorRemoved    EventType = "authn_second_factor_removed"
+	EventRecoveryCodeUsed       EventType = "authn_recovery_code_used"
+	EventReauthenticated        EventType = "authn_reauthenticated"
 )
 
 // Event is one security-relevant outcome. It never carries a password, a

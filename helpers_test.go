@@ -67,6 +67,14 @@ type kit struct {
 func newKit(t testing.TB, change func(*authkit.Config)) *kit {
 	t.Helper()
 	k := &kit{store: memstore.New(), mail: testkit.NewMailbox(), clock: testkit.NewClock(), events: &events{}, log: &testkit.LogBuffer{}}
+	return newKitOn(t, k, change)
+}
+
+// newKitOn builds another Authenticator over the store, mailbox, clock,
+// hook and logger of base, as a second instance of a service would.
+func newKitOn(t testing.TB, base *kit, change func(*authkit.Config)) *kit {
+	t.Helper()
+	k := &kit{store: base.store, mail: base.mail, clock: base.clock, events: base.events, log: base.log}
 	cfg := authkit.Config{
 		Store:          k.store,
 		Mailer:         k.mail,

@@ -13,6 +13,11 @@ const (
 	MessageVerifyEmail     MessageKind = "verify_email"
 	MessageResetPassword   MessageKind = "reset_password"
 	MessagePasswordChanged MessageKind = "password_changed"
+	// Notices about the second factor: one was added, one was removed, a
+	// recovery code was used.
+	MessageSecondFactorAdded   MessageKind = "second_factor_added"
+	MessageSecondFactorRemoved MessageKind = "second_factor_removed"
+	MessageRecoveryCodeUsed    MessageKind = "recovery_code_used"
 	// MessageAlreadyRegistered tells the owner of an address that someone
 	// tried to register it (Config.RegisterQuietly).
 	MessageAlreadyRegistered MessageKind = "already_registered"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Signing in with a password, and changing it. The hasher and the bound on
@@ -123,7 +124,12 @@ type PasswordChange struct {
 	UserID string
 	// SessionID is the caller's session, which survives the change; every
 	// other session ends. Empty ends them all.
-	SessionID       string
+	SessionID string
+	// AuthTime is when the caller signed in (its access token's auth_time,
+	// Claims.AuthTime). For an account with a second factor the change
+	// needs it within Config.ReauthenticationWindow, else
+	// ErrReauthenticationRequired.
+	AuthTime        time.Time
 	CurrentPassword string
 	NewPassword     string
 }
@@ -163,6 +169,9 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c
 	}
 	if !u.Active {
 		return Tokens{}, ErrAccountDisabled
+	}
+	if err := a.recentIfSecondFactor(ctx, u.ID, pc.AuthTime); err != nil {
+		return Tokens{}, err
 	}
 	g, err := a.spendGuess(ctx, c, NormalizeEmail(u.Email))
 	if err != nil {

@@ -325,7 +325,13 @@ func (a *Authenticator) queueAlreadyRegistered(email string) {
 
 // queueNotice queues the password-changed notice to u.
 func (a *Authenticator) queueNotice(u User) {
-	a.mail.post(mailJob{kind: MessagePasswordChanged, notice: true, build: func(context.Context) (Message, bool, error) {
-		return a.templates.PasswordChanged.render(MessagePasswordChanged, a.mailData(u, "", 0))
+	a.queueNoticeOf(u, MessagePasswordChanged, a.templates.PasswordChanged)
+}
+
+// queueNoticeOf queues the security notice of kind k, rendered with t, to
+// u; like every notice, it is never dropped for a full queue.
+func (a *Authenticator) queueNoticeOf(u User, k MessageKind, t *MailTemplate) {
+	a.mail.post(mailJob{kind: k, notice: true, build: func(context.Context) (Message, bool, error) {
+		return t.render(k, a.mailData(u, "", 0))
 	}})
 }

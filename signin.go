@@ -27,7 +27,8 @@ type proof struct {
 //  1. applies the account checks (accountUsable): active, and verified when
 //     Config.RequireVerifiedEmail is set;
 //  2. asks for a second factor when the account has one and the proof does
-//     not include it (secondFactorDue);
+//     not include it (secondFactorDue, in secondfactor.go), answering with
+//     a *SecondFactorChallenge instead of tokens;
 //  3. starts the session, recording the methods and the time of the proof,
 //     and issues its tokens;
 //  4. confirms that the account did not change between the proof and the
@@ -46,7 +47,7 @@ func (a *Authenticator) signIn(ctx context.Context, p proof, c Client) (Tokens, 
 		a.emit(ctx, c, Event{Type: EventLoginFail, UserID: u.ID, Reason: reason})
 		return Tokens{}, err
 	}
-	if err := a.secondFactorDue(u, p.methods); err != nil {
+	if err := a.secondFactorDue(ctx, u, p.methods); err != nil {
 		return Tokens{}, err
 	}
 	t, err := a.startSession(ctx, u, p.methods, c)
@@ -76,14 +77,6 @@ func (a *Authenticator) accountUsable(u User) error {
 	case a.cfg.RequireVerifiedEmail && !u.EmailVerified:
 		return ErrEmailNotVerified
 	}
-	return nil
-}
-
-// secondFactorDue is where a sign-in whose proof lacks the second factor
-// the account has enrolled is stopped, to be finished by that factor. No
-// second factor can be enrolled yet, so it always passes; a method that
-// adds one answers here with a challenge instead of tokens.
-func (a *Authenticator) secondFactorDue(User, []string) error {
 	return nil
 }
 

@@ -45,6 +45,10 @@ type Templates struct {
 	// AlreadyRegistered is sent, with Config.RegisterQuietly, to the owner
 	// of an address someone tried to register. Its MailData has no Link.
 	AlreadyRegistered *MailTemplate
+	// The notices about the second factor, without a Link.
+	SecondFactorAdded   *MailTemplate
+	SecondFactorRemoved *MailTemplate
+	RecoveryCodeUsed    *MailTemplate
 }
 
 // MailData is what a MailTemplate is executed with.
@@ -169,6 +173,29 @@ If it was you, sign in, or use "Forgot password" if you do not remember your pas
 <p>Someone, perhaps you, tried to create a {{.AppName}} account for <b>{{.Email}}</b>. There already is one, so nothing was created and nothing changed.</p>
 <p>If it was you, sign in, or use “Forgot password” if you do not remember your password.</p>
 `+htmlLayoutEnd),
+	SecondFactorAdded: securityNotice(`Two-step sign-in is on for your {{.AppName}} account`,
+		`An authenticator app was just added to the {{.AppName}} account for {{.Email}}: signing in now asks for one of its codes after the password.`),
+	SecondFactorRemoved: securityNotice(`Two-step sign-in is off for your {{.AppName}} account`,
+		`The authenticator app of the {{.AppName}} account for {{.Email}} was just removed, with its recovery codes: signing in now asks for the password only.`),
+	RecoveryCodeUsed: securityNotice(`A recovery code was used for your {{.AppName}} account`,
+		`One of the recovery codes of the {{.AppName}} account for {{.Email}} was just used to sign in. Each works once; make new ones from your account if few are left.`),
+}
+
+// securityNotice makes the template of a notice that says what happened
+// to the account, and what to do if it was not its owner.
+func securityNotice(subject, happened string) *MailTemplate {
+	return mustParse(subject,
+		`Hello{{with .DisplayName}} {{.}}{{end}},
+
+`+happened+`
+
+If this was not you, reset your password at once with "Forgot password" and contact us.
+`,
+		htmlLayoutStart+`<p>Hello{{with .DisplayName}} {{.}}{{end}},</p>
+<p>`+happened+`</p>
+<p>If this was not you, reset your password at once with “Forgot password” and contact us.</p>
+</body></html>
+`)
 }
 
 // merged returns the templates in t, with defaults where t has none.
@@ -188,6 +215,15 @@ func (t *Templates) merged() Templates {
 	}
 	if t.AlreadyRegistered != nil {
 		out.AlreadyRegistered = t.AlreadyRegistered
+	}
+	if t.SecondFactorAdded != nil {
+		out.SecondFactorAdded = t.SecondFactorAdded
+	}
+	if t.SecondFactorRemoved != nil {
+		out.SecondFactorRemoved = t.SecondFactorRemoved
+	}
+	if t.RecoveryCodeUsed != nil {
+		out.RecoveryCodeUsed = t.RecoveryCodeUsed
 	}
 	return out
 }

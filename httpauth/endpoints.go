@@ -316,6 +316,7 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 		t, err := h.auth.ChangePassword(r.Context(), authkit.PasswordChange{
 			UserID:          p.user.ID,
 			SessionID:       p.claims.SessionID,
+			AuthTime:        authTime(p.claims),
 			CurrentPassword: in.CurrentPassword,
 			NewPassword:     in.NewPassword,
 		}, c)

@@ -81,6 +81,13 @@ type Config struct {
 //	GET    /sessions             Sessions             (bearer)
 //	DELETE /sessions/{id}        EndSession           (bearer)
 //	GET    /jwks.json            JWKS
+//	POST   /login/second-factor  LoginSecondFactor
+//	POST   /reauthenticate       Reauthenticate       (bearer)
+//	GET    /second-factor        SecondFactor         (bearer)
+//	POST   /second-factor/totp   StartTOTP            (bearer)
+//	POST   /second-factor/totp/confirm ConfirmTOTP    (bearer)
+//	DELETE /second-factor/totp   DisableTOTP          (bearer)
+//	POST   /second-factor/recovery-codes RegenerateRecoveryCodes (bearer)
 //
 // Unknown paths get a 404 and known paths with another method a 405, both
 // as problem details.
@@ -152,6 +159,13 @@ func (h *Handler) routes() *http.ServeMux {
 	mux.HandleFunc("GET /sessions", h.Sessions)
 	mux.HandleFunc("DELETE /sessions/{id}", h.EndSession)
 	mux.HandleFunc("GET /jwks.json", h.JWKS)
+	mux.HandleFunc("POST /login/second-factor", h.LoginSecondFactor)
+	mux.HandleFunc("POST /reauthenticate", h.Reauthenticate)
+	mux.HandleFunc("GET /second-factor", h.SecondFactor)
+	mux.HandleFunc("POST /second-factor/totp", h.StartTOTP)
+	mux.HandleFunc("POST /second-factor/totp/confirm", h.ConfirmTOTP)
+	mux.HandleFunc("DELETE /second-factor/totp", h.DisableTOTP)
+	mux.HandleFunc("POST /second-factor/recovery-codes", h.RegenerateRecoveryCodes)
 	return mux
 }
 

@@ -20,6 +20,7 @@ var fieldWording = map[authkit.FieldCode]string{
 	authkit.CodeControlCharacters: "Display name must not contain control characters.",
 	authkit.CodeContainsLink:      "Display name must not contain links or web addresses.",
 	authkit.CodeWrongPassword:     "Current password is incorrect.",
+	authkit.CodeWrongCode:         "That code is not right. Enter the code your app shows now.",
 }
 
 // passwordWording words the codes of password fields, where the original

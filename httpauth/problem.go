@@ -29,6 +29,10 @@ const (
 	codeUnavailable          = "unavailable"
 	codeRateLimited          = "rate_limited"
 	codeCrossOrigin          = "cross_origin"
+	codeSecondFactor         = "second_factor_required"
+	codeReauthenticate       = "reauthentication_required"
+	codeInsufficientAuth     = "insufficient_authentication"
+	codeConflict             = "conflict"
 	codeInternal             = "internal"
 )
 
@@ -50,6 +54,10 @@ const (
 	detailBadToken           = "Invalid or expired token" // #nosec G101 -- a message, not a credential
 	detailNotFound           = "Not found."
 	detailCrossOrigin        = "Cross-origin request refused."
+	detailSecondFactor       = "Enter a code from your authenticator app to finish signing in."
+	detailReauthenticate     = "Confirm your password to continue."
+	detailInsufficientAuth   = "This needs a sign-in with a second factor."
+	detailConflict           = "This conflicts with the account's current state."
 	detailMethodNotAllowed   = "Method not allowed."
 	detailMediaType          = "Request body must be JSON (Content-Type: application/json)."
 	detailTooLarge           = "Request body is too large."
@@ -72,6 +80,9 @@ type problem struct {
 	challenge string
 	// retryAfter is the Retry-After value, in seconds.
 	retryAfter string
+	// secondStep is the second step a sign-in awaits (code
+	// second_factor_required).
+	secondStep *authkit.SecondFactorChallenge
 }
 
 // problemBody is the JSON form of a problem.
@@ -82,6 +93,10 @@ type problemBody struct {
 	Detail string              `json:"detail"`
 	Code   string              `json:"code"`
 	Fields map[string][]string `json:"fields,omitempty"`
+	// The second step of a sign-in (code second_factor_required).
+	Ticket    string   `json:"ticket,omitempty"`
+	Methods   []string `json:"methods,omitempty"`
+	ExpiresIn int64    `json:"expires_in,omitempty"`
 }
 
 // tokenUse says which kind of token an endpoint takes, since the seed design
@@ -94,6 +109,7 @@ const (
 	useRefresh
 	useReset
 	useVerify
+	useTicket // the ticket of a sign-in's second step
 )
 
 // problemError is an error that is already worded as a problem: one found
@@ -130,9 +146,18 @@ func classify(err error, use tokenUse) (problem, bool) {
 		tooBig  *http.MaxBytesError
 		limited *authkit.RateLimitError
 	)
+	var second *authkit.SecondFactorChallenge
 	switch {
 	case errors.As(err, &worded):
 		return worded.p, true
+	case errors.As(err, &second):
+		return problem{status: http.StatusUnauthorized, code: codeSecondFactor, detail: detailSecondFactor, challenge: challengeBearer, secondStep: second}, true
+	case errors.Is(err, authkit.ErrReauthenticationRequired):
+		return problem{status: http.StatusForbidden, code: codeReauthenticate, detail: detailReauthenticate}, true
+	case errors.Is(err, authkit.ErrSecondFactorUnavailable):
+		return problem{status: http.StatusNotFound, code: codeNotFound, detail: detailNotFound}, true
+	case errors.Is(err, authkit.ErrConflict):
+		return problem{status: http.StatusConflict, code: codeConflict, detail: detailConflict}, true
 	case errors.Is(err, errNoCredentials):
 		return problem{status: http.StatusUnauthorized, code: codeUnauthorized, detail: detailNoCredentials, challenge: challengeBearer}, true
 	case errors.As(err, &limited):
@@ -182,6 +207,8 @@ func tokenProblem(use tokenUse, code string) problem {
 		return problem{status: http.StatusUnauthorized, code: code, detail: detailBadRefresh, challenge: challengeBearer}
 	case useReset:
 		return problem{status: http.StatusBadRequest, code: code, detail: detailBadReset}
+	case useTicket:
+		return problem{status: http.StatusUnauthorized, code: code, detail: detailBadToken, challenge: challengeBearer}
 	case useVerify:
 		detail := detailBadVerification
 		if code == codeTokenExpired {
@@ -231,14 +258,18 @@ func writeProblem(w http.ResponseWriter, p problem) {
 	if p.retryAfter != "" {
 		hdr.Set("Retry-After", p.retryAfter)
 	}
-	body, _ := json.Marshal(problemBody{
+	b := problemBody{
 		Type:   "about:blank",
 		Title:  http.StatusText(p.status),
 		Status: p.status,
 		Detail: p.detail,
 		Code:   p.code,
 		Fields: p.fields,
-	})
+	}
+	if s := p.secondStep; s != nil {
+		b.Ticket, b.Methods, b.ExpiresIn = s.Ticket, s.Methods, seconds(s.ExpiresIn)
+	}
+	body, _ := json.Marshal(b)
 	w.WriteHeader(p.status)
 	_, _ = w.Write(append(body, '\n'))
 }

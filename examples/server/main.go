@@ -27,6 +27,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +65,7 @@ type settings struct {
 	verificationKeys                              []*authkit.Key
 	trustedProxies                                []netip.Prefix
 	allowedOrigins                                []string
+	factorKeys                                    []authkit.FactorKey
 }
 
 func readSettings(getenv func(string) string, logger *slog.Logger) (settings, error) {
@@ -87,6 +89,9 @@ func readSettings(getenv func(string) string, logger *slog.Logger) (settings, er
 		}
 	}
 	var err error
+	if s.factorKeys, err = parseFactorKeys(getenv("AUTHKIT_FACTOR_KEYS")); err != nil {
+		return s, fmt.Errorf("AUTHKIT_FACTOR_KEYS: %w", err)
+	}
 	if s.trustedProxies, err = parsePrefixes(getenv("AUTHKIT_TRUSTED_PROXIES")); err != nil {
 		return s, fmt.Errorf("AUTHKIT_TRUSTED_PROXIES: %w", err)
 	}
@@ -121,6 +126,26 @@ func readSettings(getenv func(string) string, logger *slog.Logger) (settings, er
 		return s, errors.New("AUTHKIT_SECRET must be at least 32 bytes")
 	}
 	return s, nil
+}
+
+// parseFactorKeys reads a comma-separated list of "id:key" items, each key
+// 32 bytes in standard base64: the keys that encrypt second factors, the
+// first of which encrypts.
+func parseFactorKeys(list string) ([]authkit.FactorKey, error) {
+	var out []authkit.FactorKey
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		id, encoded, ok := strings.Cut(item, ":")
+		key, err := base64.StdEncoding.DecodeString(encoded)
+		if !ok || id == "" || err != nil || len(key) != 32 {
+			return nil, errors.New("each item must be id:key, the key 32 bytes in base64 (openssl rand -base64 32)")
+		}
+		out = append(out, authkit.FactorKey{ID: id, Key: key})
+	}
+	return out, nil
 }
 
 // parsePrefixes reads a comma-separated list of networks ("10.0.0.0/8")
@@ -201,6 +226,7 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 		Secret:           s.secret,
 		SigningKey:       s.signingKey,
 		VerificationKeys: s.verificationKeys,
+		FactorKeys:       s.factorKeys,
 		BaseURL:          s.baseURL,
 		Logger:           logger,
 		OnEvent: func(ctx context.Context, e authkit.Event) {

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -247,14 +249,17 @@ func TestServerPages(t *testing.T) {
 
 func TestServerRefusesBadSettings(t *testing.T) {
 	for name, env := range map[string]map[string]string{
-		"short secret":    {"AUTHKIT_SECRET": "short"},
-		"unknown scheme":  {"AUTHKIT_DATABASE_URL": "oracle://db"},
-		"missing key":     {"AUTHKIT_SIGNING_KEY_FILE": filepath.Join(t.TempDir(), "missing.pem")},
-		"bad SMTP URL":    {"AUTHKIT_SMTP_URL": "http://mail"},
-		"plaintext SMTP":  {"AUTHKIT_SMTP_URL": "smtp://mail.example.com:25?tls=none"},
-		"bad link base":   {"AUTHKIT_BASE_URL": "ftp://example.com"},
-		"bad listen addr": {"AUTHKIT_ADDR": "127.0.0.1:99999"},
-		"bad proxy list":  {"AUTHKIT_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"},
+		"short secret":     {"AUTHKIT_SECRET": "short"},
+		"unknown scheme":   {"AUTHKIT_DATABASE_URL": "oracle://db"},
+		"missing key":      {"AUTHKIT_SIGNING_KEY_FILE": filepath.Join(t.TempDir(), "missing.pem")},
+		"bad SMTP URL":     {"AUTHKIT_SMTP_URL": "http://mail"},
+		"plaintext SMTP":   {"AUTHKIT_SMTP_URL": "smtp://mail.example.com:25?tls=none"},
+		"bad link base":    {"AUTHKIT_BASE_URL": "ftp://example.com"},
+		"bad listen addr":  {"AUTHKIT_ADDR": "127.0.0.1:99999"},
+		"bad proxy list":   {"AUTHKIT_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"},
+		"short factor key": {"AUTHKIT_FACTOR_KEYS": "k1:c2hvcnQ="},
+		"factor key no id": {"AUTHKIT_FACTOR_KEYS": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},
+		"bad origin":       {"AUTHKIT_ALLOWED_ORIGINS": "*"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env["AUTHKIT_DATABASE_URL"] = cmp.Or(env["AUTHKIT_DATABASE_URL"], "sqlite:"+filepath.Join(t.TempDir(), "authkit.db"))
@@ -268,4 +273,33 @@ func TestServerRefusesBadSettings(t *testing.T) {
 			assert.Error(t, err)
 		})
 	}
+}
+
+// TestServerSecondFactor turns second factors on with AUTHKIT_FACTOR_KEYS
+// and signs in in two steps, on SQLite.
+func TestServerSecondFactor(t *testing.T) {
+	s := start(t, map[string]string{
+		"AUTHKIT_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "authkit.db"),
+		"AUTHKIT_FACTOR_KEYS":  "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)),
+	})
+	const pw = "correct horse battery staple"
+	status, body, _ := s.call(t, "POST", "/api/auth/register", "", map[string]string{"email": "ada@example.com", "password": pw})
+	require.Equal(t, http.StatusCreated, status, "register: %v", body)
+	access, _ := body["access_token"].(string)
+	status, body, _ = s.call(t, "POST", "/api/auth/second-factor/totp", access, nil)
+	require.Equal(t, http.StatusOK, status, "start: %v", body)
+	secret, _ := body["secret"].(string)
+	code, err := totp.GenerateCode(secret, time.Now())
+	require.NoError(t, err)
+	status, body, _ = s.call(t, "POST", "/api/auth/second-factor/totp/confirm", access, map[string]string{"code": code})
+	require.Equal(t, http.StatusOK, status, "confirm: %v", body)
+	codes, _ := body["recovery_codes"].([]any)
+	require.Len(t, codes, 10)
+
+	status, body, _ = s.call(t, "POST", "/api/auth/login", "", map[string]string{"email": "ada@example.com", "password": pw})
+	require.Equal(t, http.StatusUnauthorized, status, "login: %v", body)
+	assert.Equal(t, "second_factor_required", body["code"])
+	status, body, _ = s.call(t, "POST", "/api/auth/login/second-factor", "", map[string]any{"ticket": body["ticket"], "code": codes[0]})
+	require.Equal(t, http.StatusOK, status, "second step with a recovery code: %v", body)
+	assert.NotEmpty(t, body["access_token"])
 }
