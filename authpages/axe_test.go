@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
@@ -46,8 +47,10 @@ const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(function (
 
 // TestPagesPassAxe opens every page, 375 CSS pixels wide as on a small
 // phone, in each state a person meets (a form, its errors, a link that is
-// incomplete, the signed-in account), runs axe-core in it and fails on
-// any serious or critical violation, and on a page wider than the screen.
+// incomplete, the signed-in account, setting up two-step sign-in with its
+// QR code, the recovery codes, the dialog that confirms who it is, the
+// code step of signing in), runs axe-core in it and fails on any serious
+// or critical violation, and on a page wider than the screen.
 func TestPagesPassAxe(t *testing.T) {
 	axe := axeScript(t)
 	tab := browser(t)
@@ -58,6 +61,7 @@ func TestPagesPassAxe(t *testing.T) {
 	)
 	s.register(t, email, password)
 	do(t, tab, "a phone's width", chromedp.EmulateViewport(375, 740))
+	var secret string // of the authenticator app the account sets up
 
 	check := func(t *testing.T) {
 		t.Helper()
@@ -117,6 +121,23 @@ func TestPagesPassAxe(t *testing.T) {
 		{"account, change of password refused", func(t *testing.T) {
 			fill(t, tab, "password-current_password", "wrong horse battery", "password-new_password", "another horse battery", "password-confirm", "another horse battery")
 			submit(t, "password", "#password-current_password-error")
+		}},
+		{"account, two-step set-up with its QR code", func(t *testing.T) { secret = setUpTOTP(t, tab) }},
+		{"account, recovery codes", func(t *testing.T) {
+			fill(t, tab, "totp-code", totpCode(t, secret, s.clock.Now()))
+			submit(t, "totp", "#recovery")
+		}},
+		{"account, two-step sign-in on", func(t *testing.T) {
+			do(t, tab, "say the codes are saved", chromedp.Click(chromedp.ID("recovery-done")), chromedp.WaitVisible(chromedp.ID("twostep-on")))
+		}},
+		{"account, confirm it is you", func(t *testing.T) {
+			s.clock.Advance(11 * time.Minute) // the sign-in is old now
+			do(t, tab, "ask for new recovery codes", chromedp.Click(chromedp.ID("twostep-new-codes")), chromedp.WaitVisible(chromedp.ID("reauth")))
+		}},
+		{"sign-in, code step", func(t *testing.T) {
+			open(t, "/sign-in", "#signin")
+			fill(t, tab, "signin-email", email, "signin-password", password)
+			submit(t, "signin", "#signin-code")
 		}},
 	}
 	for _, step := range steps {

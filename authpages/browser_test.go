@@ -137,15 +137,43 @@ func fill(t testing.TB, tab context.Context, fields ...string) {
 // testSecret is an HS256 secret for tests only.
 var testSecret = []byte("0123456789abcdef0123456789abcdef-authpages-test")
 
+// testFactorKey encrypts second factors, for tests only: 32 bytes.
+var testFactorKey = []byte("authpages-test-factor-key-32byte")
+
+// clock is a site's time: the real time, which the browser's cookies
+// follow too, moved ahead by Advance, so that a test can step past a TOTP
+// period or out of the re-authentication window without waiting. It is
+// safe for concurrent use.
+type clock struct {
+	mu    sync.Mutex
+	ahead time.Duration
+}
+
+// Now returns the real time plus every Advance so far.
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.ahead)
+}
+
+// Advance moves the clock ahead by d.
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ahead += d
+}
+
 // site is a whole host, served over real HTTP on 127.0.0.1: an
-// Authenticator on memstore that mails through smtpmail to an in-process
-// SMTP sink, httpauth in cookie mode at /api/auth, and the pages at /.
+// Authenticator on memstore, with second factors, that mails through
+// smtpmail to an in-process SMTP sink and tells time by clock, httpauth
+// in cookie mode at /api/auth, and the pages at /.
 type site struct {
 	url   string // http://127.0.0.1:port
 	auth  *authkit.Authenticator
 	store *memstore.Store
 	mail  *smtpSink
 	log   *testkit.LogBuffer
+	clock *clock
 
 	mu       sync.Mutex
 	requests []seen
@@ -162,7 +190,7 @@ type seen struct {
 // newSite starts a site; cfg configures its pages (APIPrefix is set).
 func newSite(t *testing.T, cfg authpages.Config) *site {
 	t.Helper()
-	s := &site{store: memstore.New(), mail: startSMTPSink(t), log: &testkit.LogBuffer{}}
+	s := &site{store: memstore.New(), mail: startSMTPSink(t), log: &testkit.LogBuffer{}, clock: &clock{}}
 	srv := httptest.NewUnstartedServer(nil)
 	s.url = "http://" + srv.Listener.Addr().String()
 
@@ -186,6 +214,8 @@ func newSite(t *testing.T, cfg authpages.Config) *site {
 		MailRetryDelay: time.Millisecond,
 		MaxHashWait:    testkit.Timeout,
 		Logger:         logger,
+		FactorKeys:     []authkit.FactorKey{{ID: "k1", Key: testFactorKey}},
+		Now:            s.clock.Now,
 	})
 	require.NoError(t, err, "authkit.New")
 	t.Cleanup(func() {

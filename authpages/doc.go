@@ -1,8 +1,9 @@
 // Package authpages serves the browser pages of every authkit flow, to be
 // mounted beside the httpauth API: a landing page, sign up, sign in, forgot
 // password, reset password and verify email (the pages the emailed links
-// open), and an account page with the profile, a change of password, the
-// signed-in devices and signing out, here or everywhere.
+// open), and an account page with the profile, a change of password,
+// two-step sign-in, the signed-in devices and signing out, here or
+// everywhere.
 //
 // Each page is a small server-rendered HTML document with one shared
 // stylesheet and one shared script, embedded in the binary. The script
@@ -42,6 +43,20 @@
 // To send a visitor who is not signed in to sign in and back, link to
 // SignInURL(returnTo), with returnTo allowed by Config.ReturnURLs.
 //
+// # Two-step sign-in
+//
+// When the Authenticator has second factors (authkit.Config.FactorKeys on
+// a Store that implements authkit.FactorStore), the account page offers
+// to set up an authenticator app: it shows the QR code and the key to
+// type, turns the factor on once a code from the app is right, and then
+// shows the ten recovery codes, once. With the factor on, it shows how
+// many recovery codes are left and offers new ones, or turning it off.
+// The sign-in page then asks, after the password, for a code on the same
+// page: one from the app or a recovery code. Changes the API allows only
+// after a recent sign-in (adding or removing the factor, new recovery
+// codes, a change of password with a factor) ask for the password, and a
+// code, in a dialog, and then go ahead.
+//
 // # Security
 //
 //   - Every response carries a strict Content-Security-Policy
@@ -65,6 +80,10 @@
 //     anything else (another host, "//host", a backslash, "javascript:")
 //     falls back to the account page, so the sign-in page is no open
 //     redirect.
+//   - The ticket of a two-step sign-in, the secret of a new authenticator
+//     app and the recovery codes live in the page only while they are
+//     needed (never in storage, cookies or the URL), and the password
+//     field is emptied once the code step begins.
 //   - Text from the API or a user (a display name, a device's user agent)
 //     is only ever inserted as text, never as markup.
 //   - Theme values are checked to a plain CSS colour before they reach the
@@ -74,7 +93,8 @@
 //
 // Every field has a label and the autocomplete token password managers
 // expect (username and current-password to sign in; email and
-// new-password to sign up); errors of the API's problem details are shown
+// new-password to sign up; one-time-code for codes, whose fields offer a
+// digits keyboard and switch to letters for a recovery code); errors of the API's problem details are shown
 // under the field they concern (its "fields" member), tied to it with
 // aria-describedby and aria-invalid, and announced through role=alert
 // regions; success messages through role=status. The pages work at 375

@@ -32,7 +32,9 @@ const (
 	// PathVerifyEmail is the page the verification email links to, with
 	// "?token=": authkit's default EmailVerificationPath.
 	PathVerifyEmail = "/verify-email"
-	// PathAccount is the account page, where sign-in leads by default.
+	// PathAccount is the account page, where sign-in leads by default. It
+	// also sets up two-step sign-in (an authenticator app and recovery
+	// codes) where the API offers it.
 	PathAccount = "/account"
 )
 
@@ -61,7 +63,7 @@ var files embed.FS
 //	/forgot-password   ask for a reset link
 //	/reset-password    choose a new password: the link of the reset email (?token=)
 //	/verify-email      confirm or decline the address: the link of the verification email (?token=)
-//	/account           profile, change of password, signed-in devices, sign out
+//	/account           profile, change of password, two-step sign-in, signed-in devices, sign out
 //	/assets/authpages.css, /assets/authpages.js
 //
 // Other paths are a 404 page, other methods a 405.

@@ -96,7 +96,7 @@ func TestEveryPageIsSafeByConstruction(t *testing.T) {
 // aria-describedby ties to it.
 func TestFieldsAreLabelledAndDescribed(t *testing.T) {
 	want := map[string]map[string]string{ // page → input id → autocomplete
-		"/sign-in":         {"signin-email": "username", "signin-password": "current-password"},
+		"/sign-in":         {"signin-email": "username", "signin-password": "current-password", "signin-code-code": "one-time-code"},
 		"/sign-up":         {"signup-display_name": "name", "signup-email": "email", "signup-password": "new-password"},
 		"/forgot-password": {"forgot-email": "email"},
 		"/reset-password":  {"reset-password": "new-password", "reset-confirm": "new-password"},
@@ -104,6 +104,7 @@ func TestFieldsAreLabelledAndDescribed(t *testing.T) {
 		"/account": {
 			"password-username": "username", "password-current_password": "current-password",
 			"password-new_password": "new-password", "password-confirm": "new-password",
+			"totp-code": "one-time-code", "reauth-username": "username", "reauth-password": "current-password", "reauth-code": "one-time-code",
 		},
 	}
 	p := newPages(t, authpages.Config{APIPrefix: "/api/auth"})
@@ -135,6 +136,15 @@ func TestFieldsAreLabelledAndDescribed(t *testing.T) {
 				}
 				if _, rule := attr(in, "data-new-password"); rule {
 					assert.Contains(t, described, id+"-hint", "#%s says the password rule", id)
+				}
+				if ac == "one-time-code" {
+					// Digits on a phone's keyboard, but no pattern: a
+					// recovery code such as abcdef-ghijk2 goes here too.
+					mode, _ := attr(in, "inputmode")
+					assert.Equal(t, "numeric", mode, "#%s offers digits", id)
+					_, pattern := attr(in, "pattern")
+					assert.False(t, pattern, "#%s takes recovery codes too", id)
+					assert.Contains(t, described, id+"-hint", "#%s says what codes it takes", id)
 				}
 			}
 			for _, form := range elements(doc, func(e *html.Node) bool { return e.Data == "form" }) {

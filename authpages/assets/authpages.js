@@ -7,7 +7,9 @@
 // the API in an Authorization header. Tokens of emailed links are read
 // from the address bar, removed from it at once, and sent to the API only
 // when the person acts. Text from the API or the user is only ever put in
-// the page as text (textContent), never as markup.
+// the page as text (textContent), never as markup. The ticket of a
+// two-step sign-in, the secret of a new authenticator app and recovery
+// codes live in the page only while the person needs them.
 (function () {
   "use strict";
 
@@ -184,7 +186,7 @@
   function validate(form) {
     var ok = true;
     form.querySelectorAll("input[name]").forEach(function (input) {
-      if (input.hidden) return;
+      if (input.closest("[hidden]")) return; // not shown, not asked for
       var v = input.value;
       var msg = "";
       if (input.required && v.trim() === "") {
@@ -208,10 +210,16 @@
     return ok;
   }
 
-  // onSubmit runs send when form is submitted and valid, with its submit
-  // button disabled meanwhile.
+  // onSubmit shows form, which waits hidden for this script, and listens
+  // to it.
   function onSubmit(form, send) {
     form.hidden = false;
+    listen(form, send);
+  }
+
+  // listen runs send when form is submitted and valid, with its submit
+  // button disabled meanwhile.
+  function listen(form, send) {
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
       var button = form.querySelector('button[type="submit"]');
@@ -259,21 +267,110 @@
     return token;
   }
 
+  // codeOf reads a one-time code as typed: the spaces some apps show
+  // inside a code, or a person types around it, are dropped.
+  function codeOf(value) {
+    return value.replace(/\s+/g, "");
+  }
+
+  // Buttons that let a code field take a recovery code, which has letters:
+  // data-recovery names the field, whose keyboard on a phone then has
+  // letters too.
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest && ev.target.closest("button[data-recovery]");
+    if (!button) return;
+    var input = byId(button.dataset.recovery);
+    input.setAttribute("inputmode", "text");
+    button.hidden = true;
+    input.focus();
+  });
+
+  // resetCode empties a code field and gives it back its digits keyboard.
+  function resetCode(input) {
+    input.value = "";
+    input.setAttribute("inputmode", "numeric");
+    document.querySelectorAll('button[data-recovery="' + input.id + '"]').forEach(function (b) { b.hidden = false; });
+  }
+
   // ---- the pages ----
 
+  // signedIn goes where sign-in leads.
+  function signedIn() {
+    var to = conf["return"] || conf.account;
+    // The server checked it against its list; check the shape again.
+    if (to.charAt(0) !== "/" || to.charAt(1) === "/" || to.charAt(1) === "\\") to = conf.account;
+    window.location.assign(to);
+  }
+
+  // signIn runs the sign-in page: the password, then, for an account with
+  // a second factor, a code on the same page.
   function signIn() {
     var form = byId("signin");
+    var codeForm = byId("signin-code");
+    var codeInput = fieldInput(codeForm, "code");
+    // ticket binds the code to the password just checked; it lives here
+    // only, for the few minutes the API allows.
+    var ticket = "";
+
+    function askForCode(r) {
+      ticket = r.data.ticket;
+      form.hidden = true;
+      fieldInput(form, "password").value = ""; // the ticket stands for it now
+      clearErrors(codeForm);
+      resetCode(codeInput);
+      codeForm.hidden = false;
+      codeInput.focus();
+      say(byId("signin-code-status"), codeForm.dataset.msgStep);
+    }
+
+    function backToPassword(text) {
+      ticket = "";
+      codeForm.hidden = true;
+      clearErrors(codeForm);
+      resetCode(codeInput);
+      form.hidden = false;
+      clearErrors(form);
+      say(byId("signin-alert"), text);
+      fieldInput(form, "password").focus();
+    }
+
     onSubmit(form, async function (v) {
       var r = await call("POST", "/login", { body: { email: v("email").trim(), password: v("password") } });
       if (r.ok) {
-        var to = conf["return"] || conf.account;
-        // The server checked it against its list; check the shape again.
-        if (to.charAt(0) !== "/" || to.charAt(1) === "/" || to.charAt(1) === "\\") to = conf.account;
-        window.location.assign(to);
+        signedIn();
+        return;
+      }
+      if (r.data && r.data.code === "second_factor_required" && typeof r.data.ticket === "string" && r.data.ticket) {
+        askForCode(r);
         return;
       }
       showProblem(form, r, { invalid_credentials: "signin-forgot", email_not_verified: "signin-unverified" });
     });
+
+    listen(codeForm, async function (v) {
+      var r = await call("POST", "/login/second-factor", { body: { ticket: ticket, code: codeOf(v("code")) } });
+      if (r.ok) {
+        ticket = "";
+        signedIn();
+        return;
+      }
+      switch (r.data && r.data.code) {
+        case "invalid_credentials": // the API's words are about passwords
+          setFieldError(codeForm, "code", codeForm.dataset.msgWrong);
+          say(byId("signin-code-alert"), conf.msgFix);
+          focusFirstInvalid(codeForm);
+          return;
+        case "invalid_token":
+        case "token_expired":
+          backToPassword(codeForm.dataset.msgExpired);
+          return;
+        case "rate_limited": // this ticket may try no more codes
+          backToPassword(problemText(r));
+          return;
+      }
+      showProblem(codeForm, r);
+    });
+    byId("signin-code-back").addEventListener("click", function () { backToPassword(""); });
   }
 
   function signUp() {
@@ -390,7 +487,7 @@
       toSignIn("");
       return;
     }
-    var results = await Promise.all([authed("GET", "/me"), loadSessions()]);
+    var results = await Promise.all([authed("GET", "/me"), loadSessions(), loadTwoStep()]);
     var me = results[0];
     if (!me) return;
     if (!me.ok) {
@@ -410,10 +507,12 @@
     byId("account-resend").addEventListener("click", function (ev) {
       resend(user.email, byId("account-status"), ev.currentTarget);
     });
+    setUpReauthentication(user.email);
+    setUpTwoStep();
 
     var form = byId("password");
     onSubmit(form, async function (v) {
-      var r = await authed("POST", "/change-password", {
+      var r = await sensitive("POST", "/change-password", {
         current_password: v("current_password"),
         new_password: v("new_password")
       });
@@ -453,6 +552,272 @@
     await call("POST", "/logout");
     accessToken = "";
     window.location.assign(signInURL("signed-out"));
+  }
+
+  // ---- confirming who it is, before a sensitive change ----
+
+  // reauthDone resolves the pending confirmIdentity, if any; reauthOK says
+  // whether the person confirmed.
+  var reauthDone = null;
+  var reauthOK = false;
+
+  // sensitive calls a bearer route like authed, for a change that may
+  // want a recent sign-in: on 403 reauthentication_required it asks for
+  // the password (and a code, when the account has a second factor), and
+  // once the API has confirmed them it calls again with the fresh access
+  // token. It resolves like authed, or to null when the person cancels.
+  async function sensitive(method, path, body) {
+    var r = await authed(method, path, body);
+    if (!r || r.status !== 403 || !r.data || r.data.code !== "reauthentication_required") return r;
+    if (!(await confirmIdentity())) return null;
+    return authed(method, path, body);
+  }
+
+  // confirmIdentity opens the dialog that asks for the password (and a
+  // code); it resolves to true once POST /reauthenticate has given a
+  // fresh access token, false when the person cancels.
+  function confirmIdentity() {
+    if (reauthDone) return Promise.resolve(false); // one at a time
+    return new Promise(function (resolve) {
+      reauthDone = resolve;
+      var withCode = !!(twoStep && twoStep.totp);
+      byId("reauth-code-field").hidden = !withCode;
+      byId("reauth-with-code").hidden = !withCode;
+      byId("reauth-dialog").showModal();
+      byId("reauth-password").focus();
+    });
+  }
+
+  function setUpReauthentication(email) {
+    var dialog = byId("reauth-dialog");
+    var form = byId("reauth");
+    byId("reauth-username").value = email;
+    listen(form, async function (v) {
+      var body = { password: v("password") };
+      if (!byId("reauth-code-field").hidden) body.code = codeOf(v("code"));
+      var r = await authed("POST", "/reauthenticate", body);
+      if (!r) return;
+      if (r.ok && typeof r.data.access_token === "string" && r.data.access_token) {
+        accessToken = r.data.access_token;
+        reauthOK = true;
+        dialog.close();
+        return;
+      }
+      if (r.data && r.data.fields && r.data.fields.code) {
+        // The account has a second factor this page did not know of.
+        byId("reauth-code-field").hidden = false;
+        byId("reauth-with-code").hidden = false;
+      }
+      showProblem(form, r);
+    });
+    byId("reauth-cancel").addEventListener("click", function () { dialog.close(); });
+    // Closed by either button or by Escape: forget what was typed, and
+    // let the change go on or stop.
+    dialog.addEventListener("close", function () {
+      var done = reauthDone;
+      var ok = reauthOK;
+      reauthDone = null;
+      reauthOK = false;
+      clearErrors(form);
+      byId("reauth-password").value = "";
+      resetCode(byId("reauth-code"));
+      if (done) done(ok);
+    });
+  }
+
+  // ---- two-step sign-in on the account page ----
+
+  // twoStep is the account's second factor, {totp, recovery_codes_left},
+  // once GET /second-factor has said.
+  var twoStep = null;
+
+  // loadTwoStep reads the account's second factor and shows it; it
+  // resolves to the answer, or null when the session is gone.
+  async function loadTwoStep() {
+    var r = await authed("GET", "/second-factor");
+    if (!r) return null;
+    var section = byId("twostep");
+    if (r.status === 404) { // second factors are off here
+      section.hidden = true;
+      return r;
+    }
+    section.hidden = false;
+    if (!r.ok) {
+      say(byId("twostep-alert"), problemText(r));
+      return r;
+    }
+    twoStep = { totp: r.data.totp === true, recovery_codes_left: r.data.recovery_codes_left };
+    showTwoStep();
+    return r;
+  }
+
+  // showTwoStep shows what twoStep says, with the actions that fit.
+  function showTwoStep() {
+    var on = !!(twoStep && twoStep.totp);
+    byId("twostep-off").hidden = !twoStep || on;
+    byId("twostep-on").hidden = !on;
+    byId("twostep-disable-confirm").hidden = true;
+    byId("twostep-disable").setAttribute("aria-expanded", "false");
+    var left = twoStep && twoStep.recovery_codes_left;
+    byId("twostep-left").textContent = typeof left === "number" ? String(left) : "—";
+  }
+
+  function setUpTwoStep() {
+    var alert = byId("twostep-alert");
+    var status = byId("twostep-status");
+    var form = byId("totp");
+    var quiet = function () {
+      say(alert, "");
+      say(status, "");
+    };
+
+    // endEnrolment takes the secret out of the page.
+    var endEnrolment = function () {
+      form.hidden = true;
+      clearErrors(form);
+      resetCode(byId("totp-code"));
+      byId("totp-qr").removeAttribute("src");
+      byId("totp-secret").textContent = "";
+      byId("totp-link").removeAttribute("href");
+      byId("totp-open").hidden = true;
+    };
+
+    // showCodes shows new recovery codes, once.
+    var showCodes = function (codes) {
+      var items = codes.filter(function (c) { return typeof c === "string"; }).map(function (c) {
+        var li = document.createElement("li");
+        var code = document.createElement("code");
+        code.textContent = c;
+        li.appendChild(code);
+        return li;
+      });
+      var list = byId("recovery-codes");
+      list.replaceChildren.apply(list, items);
+      byId("twostep-off").hidden = true;
+      byId("twostep-on").hidden = true;
+      byId("recovery").hidden = false;
+      byId("recovery-title").focus();
+    };
+
+    byId("twostep-start").addEventListener("click", async function (ev) {
+      var button = ev.currentTarget;
+      quiet();
+      button.disabled = true;
+      var r = await sensitive("POST", "/second-factor/totp");
+      button.disabled = false;
+      if (!r) return;
+      if (r.ok) {
+        var qr = r.data.qr_code;
+        var img = byId("totp-qr");
+        if (typeof qr === "string" && qr.indexOf("data:image/png;base64,") === 0) {
+          img.src = qr;
+          img.hidden = false;
+        } else {
+          img.hidden = true;
+        }
+        // Groups of four are easier to type; apps ignore the spaces.
+        byId("totp-secret").textContent = String(r.data.secret || "").replace(/(.{4})(?=.)/g, "$1 ");
+        var uri = r.data.uri;
+        if (typeof uri === "string" && uri.indexOf("otpauth://") === 0) {
+          byId("totp-link").href = uri;
+          byId("totp-open").hidden = false;
+        }
+        byId("twostep-off").hidden = true;
+        form.hidden = false;
+        byId("totp-title").focus();
+        return;
+      }
+      switch (r.data && r.data.code) {
+        case "not_found":
+          byId("twostep-off").hidden = true;
+          say(status, "", "twostep-unavailable");
+          return;
+        case "conflict":
+          await loadTwoStep();
+          say(status, "", "twostep-already-on");
+          return;
+      }
+      say(alert, problemText(r));
+    });
+
+    listen(form, async function (v) {
+      var r = await authed("POST", "/second-factor/totp/confirm", { code: codeOf(v("code")) });
+      if (!r) return;
+      if (r.ok && Array.isArray(r.data.recovery_codes)) {
+        endEnrolment();
+        twoStep = { totp: true, recovery_codes_left: r.data.recovery_codes.length };
+        say(status, "", "twostep-turned-on");
+        showCodes(r.data.recovery_codes);
+        return;
+      }
+      if (r.status === 404) { // no set-up under way any more
+        endEnrolment();
+        showTwoStep();
+        say(alert, "", "twostep-interrupted");
+        byId("twostep-title").focus();
+        return;
+      }
+      showProblem(form, r);
+    });
+
+    byId("totp-cancel").addEventListener("click", function () {
+      endEnrolment();
+      showTwoStep();
+      byId("twostep-start").focus();
+    });
+
+    byId("recovery-done").addEventListener("click", function () {
+      byId("recovery-codes").replaceChildren();
+      byId("recovery").hidden = true;
+      quiet();
+      showTwoStep();
+      byId("twostep-title").focus();
+    });
+
+    byId("twostep-new-codes").addEventListener("click", async function (ev) {
+      var button = ev.currentTarget;
+      quiet();
+      button.disabled = true;
+      var r = await sensitive("POST", "/second-factor/recovery-codes");
+      button.disabled = false;
+      if (!r) return;
+      if (r.ok && Array.isArray(r.data.recovery_codes)) {
+        twoStep.recovery_codes_left = r.data.recovery_codes.length;
+        say(status, "", "twostep-new-codes-made");
+        showCodes(r.data.recovery_codes);
+        return;
+      }
+      say(alert, problemText(r));
+    });
+
+    var disable = byId("twostep-disable");
+    var confirmBox = byId("twostep-disable-confirm");
+    disable.addEventListener("click", function () {
+      quiet();
+      confirmBox.hidden = false;
+      disable.setAttribute("aria-expanded", "true");
+      byId("twostep-disable-no").focus();
+    });
+    byId("twostep-disable-no").addEventListener("click", function () {
+      confirmBox.hidden = true;
+      disable.setAttribute("aria-expanded", "false");
+      disable.focus();
+    });
+    byId("twostep-disable-yes").addEventListener("click", async function (ev) {
+      var button = ev.currentTarget;
+      button.disabled = true;
+      var r = await sensitive("DELETE", "/second-factor/totp");
+      button.disabled = false;
+      if (!r) return;
+      if (!r.ok) {
+        say(alert, problemText(r));
+        return;
+      }
+      twoStep = { totp: false, recovery_codes_left: 0 };
+      showTwoStep();
+      say(status, "", "twostep-turned-off");
+      byId("twostep-start").focus();
+    });
   }
 
   // loadSessions lists the signed-in devices; it resolves to the answer
