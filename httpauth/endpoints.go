@@ -151,9 +151,7 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 			}{msg, reg.User.ID, reg.User.Email, reg.User.DisplayName})
 			return nil
 		}
-		resp := h.keepTokens(w, r, reg.Tokens)
-		resp.DeviceToken = h.rememberDevice(w, r, reg.Tokens)
-		writeJSON(w, http.StatusCreated, resp)
+		h.signedIn(w, r, http.StatusCreated, reg.Tokens)
 		return nil
 	})
 }
@@ -191,11 +189,17 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		resp := h.keepTokens(w, r, t)
-		resp.DeviceToken = h.rememberDevice(w, r, t)
-		writeJSON(w, http.StatusOK, resp)
+		h.signedIn(w, r, http.StatusOK, t)
 		return nil
 	})
+}
+
+// signedIn answers a sign-in with status and the token response of t,
+// keeping its tokens (cookie mode) and its device credential.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, status int, t authkit.Tokens) {
+	resp := h.keepTokens(w, r, t)
+	resp.DeviceToken = h.rememberDevice(w, r, t)
+	writeJSON(w, status, resp)
 }
 
 type refreshRequest struct {

@@ -40,9 +40,7 @@ func (h *Handler) LoginSecondFactor(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		resp := h.keepTokens(w, r, t)
-		resp.DeviceToken = h.rememberDevice(w, r, t)
-		writeJSON(w, http.StatusOK, resp)
+		h.signedIn(w, r, http.StatusOK, t)
 		return nil
 	})
 }
