@@ -178,35 +178,47 @@ func GenerateKey(id, alg string) (*Key, error) {
 	return NewSigningKey(id, private)
 }
 
-// ParseKeyPEM reads a key from PEM: a PKCS#8 private key ("PRIVATE KEY")
-// gives a signing key, a PKIX public key ("PUBLIC KEY") a verification-only
-// key. The algorithm follows from the key. If id is empty, the key's RFC
-// 7638 thumbprint is used.
+// ParseKeyPEM reads a key from PEM. A private key gives a signing key: PKCS#8
+// ("PRIVATE KEY"), PKCS#1 ("RSA PRIVATE KEY", as openssl genrsa writes
+// it) or SEC 1 ("EC PRIVATE KEY", as openssl ecparam -genkey writes it).
+// A public key gives a verification-only key: PKIX ("PUBLIC KEY") or
+// PKCS#1 ("RSA PUBLIC KEY"). The algorithm follows from the key. If id is
+// empty, the key's RFC 7638 thumbprint is used.
 func ParseKeyPEM(id string, data []byte) (*Key, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, configError("no PEM block found")
 	}
+	var (
+		private any
+		public  any
+		err     error
+	)
 	switch block.Type {
 	case "PRIVATE KEY":
-		private, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-		if err != nil {
-			return nil, configError("parse PKCS#8 private key: %v", err)
-		}
-		signer, ok := private.(crypto.Signer)
-		if !ok {
-			return nil, configError("unsupported private key type %T", private)
-		}
-		return NewSigningKey(id, signer)
+		private, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		private, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		private, err = x509.ParseECPrivateKey(block.Bytes)
 	case "PUBLIC KEY":
-		public, err := x509.ParsePKIXPublicKey(block.Bytes)
-		if err != nil {
-			return nil, configError("parse PKIX public key: %v", err)
-		}
-		return NewVerificationKey(id, public)
+		public, err = x509.ParsePKIXPublicKey(block.Bytes)
+	case "RSA PUBLIC KEY":
+		public, err = x509.ParsePKCS1PublicKey(block.Bytes)
 	default:
-		return nil, configError("PEM block %q: want \"PRIVATE KEY\" (PKCS#8) or \"PUBLIC KEY\" (PKIX)", block.Type)
+		return nil, configError("PEM block %q: want a private key (PKCS#8, PKCS#1 or SEC 1) or a public key (PKIX or PKCS#1)", block.Type)
 	}
+	if err != nil {
+		return nil, configError("parse %s: %v", block.Type, err)
+	}
+	if public != nil {
+		return NewVerificationKey(id, public)
+	}
+	signer, ok := private.(crypto.Signer)
+	if !ok {
+		return nil, configError("unsupported private key type %T", private)
+	}
+	return NewSigningKey(id, signer)
 }
 
 // MarshalPEM returns the key in PEM: PKCS#8 for a signing key, PKIX for a
