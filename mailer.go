@@ -35,6 +35,10 @@ type Message struct {
 	// but not both.
 	Text string
 	HTML string
+	// Link is the link the message asks its reader to follow (the
+	// verification or reset link, as in the bodies), or empty for a
+	// notice: for mailers that log or track it, and for tests.
+	Link string
 }
 
 // Mailer sends messages. Send must honour ctx and return an error if the
@@ -56,7 +60,7 @@ func (f MailerFunc) Send(ctx context.Context, m Message) error { return f(ctx, m
 func LogMailer(logger *slog.Logger) Mailer {
 	return MailerFunc(func(ctx context.Context, m Message) error {
 		logger.InfoContext(ctx, "authkit: email (not sent: development mailer)",
-			"kind", string(m.Kind), "to", m.To, "subject", m.Subject, "text", m.Text)
+			"kind", string(m.Kind), "to", m.To, "subject", m.Subject, "link", m.Link, "text", m.Text)
 		return nil
 	})
 }

@@ -92,7 +92,7 @@ func (t *MailTemplate) render(k MessageKind, d MailData) (m Message, ok bool, er
 	}
 	// A subject is one line: never let a template put a line break in it.
 	subject := strings.Join(strings.Fields(subj.String()), " ")
-	return Message{Kind: k, To: d.Email, Subject: subject, Text: text.String(), HTML: html.String()}, true, nil
+	return Message{Kind: k, To: d.Email, Subject: subject, Text: text.String(), HTML: html.String(), Link: d.Link}, true, nil
 }
 
 // mustParse is used only for the kit's own constant templates, which tests

@@ -77,7 +77,7 @@ func TestTheVerifyPageSpendsNothingUntilAPersonChooses(t *testing.T) {
 		require.Eventually(t, func() bool {
 			for _, line := range strings.Split(s.log.String(), "\n") {
 				if m := verifyLink.FindStringSubmatch(line); m != nil && strings.Contains(line, "to="+email) {
-					token = m[1]
+					token = m[2]
 				}
 			}
 			return token != ""

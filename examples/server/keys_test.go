@@ -76,11 +76,14 @@ func TestServerKeyRotation(t *testing.T) {
 	dir := t.TempDir()
 	dbURL := "sqlite:" + filepath.Join(dir, "authkit.db")
 	const secret = "the secret of the first generation, 32+ bytes"
+	// Each start listens on a new port: a fixed base URL keeps the
+	// tokens' issuer and audience across the restarts.
+	const issuer = "https://auth.example.com"
 	oldPEM, oldKid := writeKey(t, dir, "old.pem", authkit.AlgEdDSA)
 	newPEM, newKid := writeKey(t, dir, "new.pem", authkit.AlgES256)
 
 	// HS256: no key set to publish.
-	s := start(t, map[string]string{"AUTHKIT_DATABASE_URL": dbURL, "AUTHKIT_SECRET": secret})
+	s := start(t, map[string]string{"AUTHKIT_DATABASE_URL": dbURL, "AUTHKIT_BASE_URL": issuer, "AUTHKIT_SECRET": secret})
 	status, body, _ := s.call(t, "POST", "/api/auth/register", "", map[string]string{"email": "keys@example.com", "password": "correct horse battery staple"})
 	require.Equal(t, http.StatusCreated, status, "register: %v", body)
 	hsToken := body["access_token"].(string)
@@ -90,7 +93,7 @@ func TestServerKeyRotation(t *testing.T) {
 	require.NoError(t, s.stop())
 
 	// Sign with a key pair; the secret only verifies.
-	s = start(t, map[string]string{"AUTHKIT_DATABASE_URL": dbURL, "AUTHKIT_SECRET": secret, "AUTHKIT_SIGNING_KEY_FILE": oldPEM})
+	s = start(t, map[string]string{"AUTHKIT_DATABASE_URL": dbURL, "AUTHKIT_BASE_URL": issuer, "AUTHKIT_SECRET": secret, "AUTHKIT_SIGNING_KEY_FILE": oldPEM})
 	edToken := s.login(t)
 	assert.Equal(t, "EdDSA", header(t, edToken)["alg"])
 	assert.Equal(t, oldKid, header(t, edToken)["kid"])
@@ -100,7 +103,7 @@ func TestServerKeyRotation(t *testing.T) {
 	require.NoError(t, s.stop())
 
 	// Rotate to a newer key; the old one only verifies; the secret is gone.
-	s = start(t, map[string]string{"AUTHKIT_DATABASE_URL": dbURL, "AUTHKIT_SIGNING_KEY_FILE": newPEM, "AUTHKIT_VERIFICATION_KEY_FILES": oldPEM})
+	s = start(t, map[string]string{"AUTHKIT_DATABASE_URL": dbURL, "AUTHKIT_BASE_URL": issuer, "AUTHKIT_SIGNING_KEY_FILE": newPEM, "AUTHKIT_VERIFICATION_KEY_FILES": oldPEM})
 	esToken := s.login(t)
 	assert.Equal(t, "ES256", header(t, esToken)["alg"])
 	assert.Equal(t, newKid, header(t, esToken)["kid"])
@@ -111,7 +114,7 @@ func TestServerKeyRotation(t *testing.T) {
 	require.NoError(t, s.stop())
 
 	// Remove the retired key.
-	s = start(t, map[string]string{"AUTHKIT_DATABASE_URL": dbURL, "AUTHKIT_SIGNING_KEY_FILE": newPEM})
+	s = start(t, map[string]string{"AUTHKIT_DATABASE_URL": dbURL, "AUTHKIT_BASE_URL": issuer, "AUTHKIT_SIGNING_KEY_FILE": newPEM})
 	assert.Equal(t, http.StatusUnauthorized, s.hello(t, edToken), "the removed key no longer verifies")
 	assert.Equal(t, http.StatusOK, s.hello(t, esToken))
 	assert.Equal(t, []string{newKid}, s.kids(t))

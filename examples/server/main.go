@@ -78,7 +78,7 @@ func readSettings(getenv func(string) string, logger *slog.Logger) (settings, er
 	s := settings{
 		addr:        or("AUTHKIT_ADDR", ":8080"),
 		databaseURL: or("AUTHKIT_DATABASE_URL", "sqlite:authkit.db"),
-		baseURL:     or("AUTHKIT_BASE_URL", "http://localhost:8080"),
+		baseURL:     getenv("AUTHKIT_BASE_URL"), // unset: follows the listen address
 		smtpURL:     getenv("AUTHKIT_SMTP_URL"),
 		mailFrom:    or("AUTHKIT_MAIL_FROM", "authkit@localhost"),
 		secret:      []byte(getenv("AUTHKIT_SECRET")),
@@ -202,8 +202,19 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 		return err
 	}
 	defer closeStore()
+	// Listen first, so that links can follow the address when
+	// AUTHKIT_BASE_URL is unset (a port of 0 included).
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // after a failure below; Shutdown closes it otherwise
+	if s.baseURL == "" {
+		s.baseURL = localURL(ln.Addr())
+	}
 
 	var mailer authkit.Mailer = authkit.LogMailer(logger)
+	mailerName := "development (log)"
 	if s.smtpURL == "" {
 		logger.Warn("DEVELOPMENT MAILER: AUTHKIT_SMTP_URL is not set, so emails are not sent but printed to this log, " +
 			"with working verification and password reset links: anyone who reads this log can take over accounts. " +
@@ -217,6 +228,7 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 		if mailer, err = smtpmail.New(mc); err != nil {
 			return err
 		}
+		mailerName = "smtp " + redact(s.smtpURL)
 	}
 
 	auth, err := authkit.New(authkit.Config{
@@ -261,11 +273,8 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		return err
-	}
-	logger.Info("authkit server listening", "addr", ln.Addr().String(), "database", redact(s.databaseURL))
+	logger.Info("authkit server listening", "addr", ln.Addr().String(), "base_url", s.baseURL,
+		"mailer", mailerName, "database", redact(s.databaseURL))
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -284,6 +293,19 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 	defer cancel()
 	errs := []error{srv.Shutdown(shutdownCtx), auth.Close(shutdownCtx)}
 	return errors.Join(errs...)
+}
+
+// localURL is the base of links for a server listening on addr: http, and
+// localhost for an address that listens everywhere.
+func localURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://localhost"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // routes mounts the API, the sample protected handler and the pages, whose

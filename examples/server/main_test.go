@@ -104,7 +104,7 @@ func (s *server) call(t *testing.T, method, path, bearer string, body any) (int,
 	return res.StatusCode, out, res.Header
 }
 
-var verifyLink = regexp.MustCompile(`http://localhost:8080/verify-email\?token=([A-Za-z0-9_-]+)`)
+var verifyLink = regexp.MustCompile(`(http://[^/\s"]+)/verify-email\?token=([A-Za-z0-9_-]+)`)
 
 // exercise registers a user, verifies the address through the link the
 // server mailed, logs in and calls the protected handler.
@@ -119,10 +119,14 @@ func exercise(t *testing.T, s *server, email string) {
 	require.Eventually(t, func() bool {
 		m := verifyLink.FindStringSubmatch(s.log.String())
 		if m != nil {
-			token = m[1]
+			token = m[2]
+			// Without AUTHKIT_BASE_URL, links follow AUTHKIT_ADDR.
+			assert.Equal(t, s.base, m[1], "the link's origin")
 		}
 		return m != nil
 	}, testkit.Timeout, 10*time.Millisecond, "the verification mail is logged")
+	assert.Contains(t, s.log.String(), `mailer="development (log)"`, "the startup log names the mailer")
+	assert.Contains(t, s.log.String(), "base_url="+s.base, "and the base URL")
 	status, body, _ = s.call(t, "POST", "/api/auth/verify-email", "", map[string]string{"token": token})
 	require.Equal(t, http.StatusOK, status, "verify: %v", body)
 	assert.Equal(t, "Email verified successfully.", body["message"])
