@@ -2,6 +2,7 @@ package authkit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,8 @@ type Authenticator struct {
 	// factorKeys encrypt second factors' secrets; nil when
 	// Config.FactorKeys is empty.
 	factorKeys *factorKeyring
+	// housekeeping runs Cleanup on a schedule; nil when it is off.
+	housekeeping *housekeeper
 }
 
 // New checks cfg, fills in its defaults and returns a ready Authenticator,
@@ -56,15 +59,19 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	a.hashSlots = make(chan struct{}, c.MaxConcurrentHashes)
 	a.mail = newPostOffice(a)
+	if c.Housekeeping > 0 {
+		a.housekeeping = a.startHousekeeping(c.Housekeeping)
+	}
 	return a, nil
 }
 
-// Close stops accepting mail and waits until the queued messages are
-// delivered or ctx ends; in that case it abandons the rest and returns an
-// error that says how many were lost and wraps ctx.Err(). The Authenticator
-// must not be used for flows that send mail after Close.
+// Close stops the housekeeping, stops accepting mail and waits until the
+// queued messages are delivered or ctx ends; in that case it abandons the
+// rest and returns an error that says how many were lost and wraps
+// ctx.Err(). The Authenticator must not be used for flows that send mail
+// after Close.
 func (a *Authenticator) Close(ctx context.Context) error {
-	return a.mail.close(ctx)
+	return errors.Join(a.housekeeping.close(ctx), a.mail.close(ctx))
 }
 
 // bookkeepingTimeout bounds the steps a flow finishes after its client

@@ -64,6 +64,14 @@ type Config struct {
 	// make codes (their recovery codes still work).
 	FactorKeys []FactorKey
 
+	// Housekeeping is how often the Authenticator deletes expired tokens,
+	// sessions and rate-limit counters itself (Cleanup), from New until
+	// Close. If zero, DefaultHousekeeping (hourly); a negative value
+	// turns it off, for hosts that run Cleanup on a schedule of their own
+	// (in one instance of many, say). The flows never depend on it: they
+	// check expiry themselves.
+	Housekeeping time.Duration
+
 	// ReauthenticationWindow is how recent a sign-in must be (the access
 	// token's auth_time) for a sensitive change: enrolling, disabling or
 	// re-keying a second factor, and changing the password of an account
@@ -343,6 +351,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.ResetPasswordPath, defaultResetPasswordPath)
 	setDefault(&c.AppName, defaultAppName)
 	setDefault(&c.ReauthenticationWindow, DefaultReauthenticationWindow)
+	setDefault(&c.Housekeeping, DefaultHousekeeping)
 	setDefault(&c.MailQueueSize, DefaultMailQueueSize)
 	setDefault(&c.MailWorkers, DefaultMailWorkers)
 	setDefault(&c.MailMaxAttempts, DefaultMailMaxAttempts)

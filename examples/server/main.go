@@ -279,7 +279,6 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 		ready(ln.Addr())
 	}
 
-	go cleanupLoop(ctx, auth, logger)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -338,22 +337,4 @@ func hello(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(struct {
 		Message string `json:"message"`
 	}{"Hello, " + name + "!"})
-}
-
-// cleanupLoop deletes expired tokens and sessions every hour.
-func cleanupLoop(ctx context.Context, auth *authkit.Authenticator, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := auth.Cleanup(ctx); err != nil && ctx.Err() == nil {
-			logger.Warn("cleanup", "error", err)
-		} else if n > 0 {
-			logger.Info("cleanup", "deleted", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
