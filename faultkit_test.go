@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
@@ -82,7 +84,7 @@ type faultKit struct {
 	*authkit.Authenticator
 	t     testing.TB
 	raw   authkit.Store
-	store *faults.Store
+	store faults.Faulty
 	mail  *testkit.Mailbox
 	clock *testkit.Clock
 	// check is an Authenticator over raw, which reads it to say whether
@@ -90,16 +92,17 @@ type faultKit struct {
 	check *authkit.Authenticator
 }
 
-// newFaultKit builds a faultKit over raw, on clock, with cheap hashing and
-// rate limits that are on but never reached. close tears it down.
+// newFaultKit builds a faultKit over raw, on clock, with cheap hashing,
+// second factors on, and rate limits that are on but never reached. close
+// tears it down.
 func newFaultKit(t testing.TB, raw authkit.Store, clock *testkit.Clock) *faultKit {
 	t.Helper()
-	k := &faultKit{t: t, raw: raw, store: faults.NewStore(raw), mail: testkit.NewMailbox(), clock: clock}
+	k := &faultKit{t: t, raw: raw, store: faults.Wrap(raw), mail: testkit.NewMailbox(), clock: clock}
 	roomy := authkit.Limit{Burst: 1000, Every: time.Second}
 	cfg := authkit.Config{
 		Store: k.store, Limiter: k.store, Mailer: k.mail,
 		Secret: testSecret, BaseURL: "https://app.example.com",
-		PasswordHasher: faultHasher{}, Now: clock.Now,
+		PasswordHasher: faultHasher{}, Now: clock.Now, FactorKeys: []authkit.FactorKey{factorKey},
 		MailRetryDelay: time.Millisecond, MaxHashWait: testkit.Timeout,
 		Limits: authkit.Limits{
 			LoginFailures: roomy, LoginFailuresSustained: roomy, LoginFailuresDevice: roomy,
@@ -153,6 +156,23 @@ func (k *faultKit) signUp(email string) *faultUser {
 	u.creds = append(u.creds, faultCred{reg.Tokens, reg.User.TokenVersion})
 	k.signIn(u)
 	return u
+}
+
+// enrol starts and confirms a TOTP factor for the account with the access
+// token of its registration, which must be recent.
+func (k *faultKit) enrol(u *faultUser) {
+	k.t.Helper()
+	ctx := context.Background()
+	claims, err := k.VerifyAccessToken(ctx, u.creds[0].AccessToken)
+	require.NoError(k.t, err, "VerifyAccessToken")
+	e, err := k.StartTOTP(ctx, claims)
+	require.NoError(k.t, err, "StartTOTP")
+	k.clock.Advance(30 * time.Second) // a step of its own
+	code, err := totp.GenerateCode(e.Secret, k.clock.Now())
+	require.NoError(k.t, err, "totp.GenerateCode")
+	_, err = k.ConfirmTOTP(ctx, u.id, code, faultClient)
+	require.NoError(k.t, err, "ConfirmTOTP")
+	k.clock.Advance(30 * time.Second)
 }
 
 // signIn logs the account in, which must work.
@@ -209,7 +229,10 @@ func (k *faultKit) verifyAccepted(token string) bool {
 // broken: a user without a usable password hash; a credential of a
 // disabled user, or from before the token version moved on, that is
 // accepted; a disabled user with sessions left, which enabling would
-// revive.
+// revive; recovery codes without a factor, or a confirmed factor without
+// its full set (the drives here spend none): a factor half removed, or
+// half enrolled; a session begun, after the factor was confirmed, without
+// the second factor.
 func (k *faultKit) violations(u *faultUser) []string {
 	k.t.Helper()
 	var bad []string
@@ -230,15 +253,37 @@ func (k *faultKit) violations(u *faultUser) []string {
 				i, c.version, cur.TokenVersion, refresh, access)
 		}
 	}
-	if !cur.Active {
-		sessions, err := k.raw.UserSessions(context.Background(), u.id)
-		require.NoError(k.t, err, "raw UserSessions")
-		if len(sessions) > 0 {
-			report("disabled user keeps %d sessions, which enabling would revive", len(sessions))
+	sessions, err := k.raw.UserSessions(context.Background(), u.id)
+	require.NoError(k.t, err, "raw UserSessions")
+	if !cur.Active && len(sessions) > 0 {
+		report("disabled user keeps %d sessions, which enabling would revive", len(sessions))
+	}
+	fs, ok := k.raw.(authkit.FactorStore)
+	require.True(k.t, ok, "the raw Store keeps second factors")
+	f, err := fs.TOTP(context.Background(), u.id)
+	has := err == nil
+	if !has {
+		require.ErrorIs(k.t, err, authkit.ErrNotFound, "raw TOTP")
+	}
+	confirmed := has && !f.ConfirmedAt.IsZero()
+	left, err := fs.RecoveryCodesLeft(context.Background(), u.id)
+	require.NoError(k.t, err, "raw RecoveryCodesLeft")
+	switch {
+	case !has && left > 0:
+		report("no factor, yet %d recovery codes are left: a removal half done", left)
+	case confirmed && left < recoveryCodes:
+		report("a confirmed factor has %d recovery codes left, not %d", left, recoveryCodes)
+	}
+	for _, s := range sessions {
+		if confirmed && s.CreatedAt.After(f.ConfirmedAt) && !slices.Contains(s.AuthMethods, authkit.MethodMFA) {
+			report("a session begun after the factor was confirmed lacks the second factor (amr %v)", s.AuthMethods)
 		}
 	}
 	return bad
 }
+
+// recoveryCodes is how many recovery codes a set holds.
+const recoveryCodes = 10
 
 // assertSound fails the test with every violation of the account's
 // invariants.

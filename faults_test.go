@@ -21,7 +21,8 @@ import (
 )
 
 // Injected faults in the flows only the Go API offers: disabling and
-// enabling an account, and the housekeeping of Cleanup. The flows of the
+// enabling an account, the housekeeping of Cleanup, and an operator's
+// removal of a user's second factor. The flows of the
 // HTTP API are driven in httpauth/faults_test.go; the harness is in
 // faultkit_test.go.
 
@@ -145,6 +146,26 @@ var libFlows = []libFlow{
 		},
 	},
 	{
+		name: "remove second factor",
+		prepare: func(k *faultKit) *libRun {
+			u := k.signUp(runName("remove"))
+			k.enrol(u)
+			return &libRun{user: u}
+		},
+		act: func(ctx context.Context, k *faultKit, r *libRun) error {
+			return k.RemoveSecondFactor(ctx, r.user.id, faultClient)
+		},
+		// Fully on or fully off, which the account's checks say.
+		holds: func(*faultKit, *libRun) {},
+		retry: func(k *faultKit, r *libRun) {
+			require.NoError(k.t, k.RemoveSecondFactor(context.Background(), r.user.id, faultClient), "RemoveSecondFactor again")
+			st, err := k.SecondFactor(context.Background(), r.user.id)
+			require.NoError(k.t, err, "SecondFactor")
+			assert.Equal(k.t, authkit.SecondFactorStatus{}, st, "no factor and no recovery codes once removed")
+			k.signIn(r.user) // in one step
+		},
+	},
+	{
 		name: "cleanup",
 		prepare: func(k *faultKit) *libRun {
 			r := &libRun{expired: k.signUp(runName("expired"))}
@@ -183,12 +204,13 @@ func tokenHash(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// TestFaultsStoreInLibraryFlows proves that disabling, enabling and
-// Cleanup fail safe when any one Store (or Limiter) call they make fails,
-// is cancelled or loses its answer, on memstore and SQLite: the error is
-// the Store's; no credential of a disabled account, or from before it was
-// disabled, is accepted; Cleanup takes nothing live; and each flow then
-// succeeds when retried.
+// TestFaultsStoreInLibraryFlows proves that disabling, enabling, Cleanup
+// and the removal of a second factor fail safe when any one Store (or
+// Limiter) call they make fails, is cancelled or loses its answer, on
+// memstore and SQLite: the error is the Store's; no credential of a
+// disabled account, or from before it was disabled, is accepted; Cleanup
+// takes nothing live; a second factor is fully on or fully off; and each
+// flow then succeeds when retried.
 func TestFaultsStoreInLibraryFlows(t *testing.T) {
 	for _, s := range faultStores {
 		for _, fl := range libFlows {
@@ -207,7 +229,8 @@ func TestFaultsStoreInLibraryFlows(t *testing.T) {
 
 // TestFaultKitChecksCatchBrokenState proves that the invariants the
 // library drives check are real: a disabling or a logout everywhere that
-// did not end the sessions, and a lost password hash, are reported.
+// did not end the sessions, a lost password hash, a second factor half
+// removed or half enrolled, and a sign-in that skipped it, are reported.
 func TestFaultKitChecksCatchBrokenState(t *testing.T) {
 	no := false
 	for _, tc := range []struct {
@@ -226,6 +249,47 @@ func TestFaultKitChecksCatchBrokenState(t *testing.T) {
 			require.Empty(t, k.violations(u), "the sound state")
 			_, err := k.raw.UpdateUser(context.Background(), u.id, tc.upd)
 			require.NoError(t, err, "raw UpdateUser")
+			assert.Contains(t, strings.Join(k.violations(u), "\n"), tc.want, "the violations reported")
+		})
+	}
+
+	for _, tc := range []struct {
+		name   string
+		breaks func(ctx context.Context, fs authkit.FactorStore, k *faultKit, u *faultUser)
+		want   string
+	}{{
+		name: "a factor removed, its recovery codes left",
+		breaks: func(ctx context.Context, fs authkit.FactorStore, k *faultKit, u *faultUser) {
+			require.NoError(t, fs.DeleteTOTP(ctx, u.id))
+			require.NoError(t, fs.ReplaceRecoveryCodes(ctx, u.id, []string{tokenHash("left")}, k.clock.Now()))
+		},
+		want: "no factor, yet 1 recovery codes are left",
+	}, {
+		name: "a confirmed factor without its recovery codes",
+		breaks: func(ctx context.Context, fs authkit.FactorStore, k *faultKit, u *faultUser) {
+			require.NoError(t, fs.ReplaceRecoveryCodes(ctx, u.id, nil, k.clock.Now()))
+		},
+		want: "a confirmed factor has 0 recovery codes left",
+	}, {
+		name: "a sign-in that skipped the second factor",
+		breaks: func(ctx context.Context, _ authkit.FactorStore, k *faultKit, u *faultUser) {
+			now := k.clock.Now()
+			require.NoError(t, k.raw.CreateSession(ctx, authkit.Session{
+				ID: "00000000-0000-4000-8000-000000000001", UserID: u.id, RefreshHash: tokenHash("refresh"),
+				CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), AuthMethods: []string{authkit.MethodPassword}, AuthTime: now,
+			}))
+		},
+		want: "a session begun after the factor was confirmed lacks the second factor",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newFaultKit(t, memstore.New(), testkit.NewClock())
+			defer k.close()
+			u := k.signUp("broken@example.com")
+			k.enrol(u)
+			require.Empty(t, k.violations(u), "the sound state")
+			fs, ok := k.raw.(authkit.FactorStore)
+			require.True(t, ok, "memstore keeps second factors")
+			tc.breaks(context.Background(), fs, k, u)
 			assert.Contains(t, strings.Join(k.violations(u), "\n"), tc.want, "the violations reported")
 		})
 	}

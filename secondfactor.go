@@ -173,7 +173,9 @@ func (a *Authenticator) StartTOTP(ctx context.Context, claims *Claims) (TOTPEnro
 // shows that the app makes the right codes, and returns the user's new
 // recovery codes: show them once, they are stored only hashed. A wrong
 // code is a *ValidationError with CodeWrongCode on "code"; no pending
-// factor is ErrNotFound. The user gets a notice mail.
+// factor is ErrNotFound. The user gets a notice mail. When the Store fails
+// on the way, the enrolment is abandoned (the factor removed), never left
+// on without recovery codes: the user starts again with StartTOTP.
 func (a *Authenticator) ConfirmTOTP(ctx context.Context, userID, code string, c Client) ([]string, error) {
 	fs, err := a.factors()
 	if err != nil {
@@ -195,10 +197,14 @@ func (a *Authenticator) ConfirmTOTP(ctx context.Context, userID, code string, c 
 		return nil, fieldError("code", CodeWrongCode)
 	}
 	if err := fs.ConfirmTOTP(ctx, userID, now, step); err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			a.abandonTOTP(ctx, fs, userID)
+		}
 		return nil, fmt.Errorf("authkit: confirm totp: %w", err)
 	}
 	codes, err := a.replaceRecoveryCodes(ctx, fs, userID, now)
 	if err != nil {
+		a.abandonTOTP(ctx, fs, userID)
 		return nil, err
 	}
 	a.emit(ctx, c, Event{Type: EventSecondFactorAdded, UserID: userID})
@@ -206,6 +212,18 @@ func (a *Authenticator) ConfirmTOTP(ctx context.Context, userID, code string, c 
 		a.queueNoticeOf(u, MessageSecondFactorAdded, a.templates.SecondFactorAdded)
 	}
 	return codes, nil
+}
+
+// abandonTOTP removes the factor of an enrolment that failed once the
+// factor may have been confirmed (a confirmation whose answer was lost
+// took effect): a factor on without recovery codes, whose user was told
+// that enrolment failed, could lock them out. The user starts again.
+func (a *Authenticator) abandonTOTP(ctx context.Context, fs FactorStore, userID string) {
+	ctx, cancel := a.detach(ctx)
+	defer cancel()
+	if err := fs.DeleteTOTP(ctx, userID); err != nil {
+		a.cfg.Logger.ErrorContext(ctx, "authkit: confirm totp: abandon the enrolment", "user_id", userID, "error", err)
+	}
 }
 
 // RegenerateRecoveryCodes replaces the recovery codes of the user that

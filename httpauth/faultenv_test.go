@@ -1,10 +1,14 @@
 package httpauth_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,12 +17,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -98,6 +103,17 @@ func quickSum(salt []byte, password string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// faultFactorKey turns second factors on in the fault envs. It is for
+// tests only.
+var faultFactorKey = authkit.FactorKey{ID: "fault-k1", Key: bytes.Repeat([]byte{9}, 32)}
+
+// purposeTicket is the purpose of the ticket of a sign-in's second step,
+// which the kit keeps unexported.
+const purposeTicket authkit.TokenPurpose = "second_factor"
+
+// recoveryCodes is how many recovery codes a set holds.
+const recoveryCodes = 10
+
 // roomy is a rate limit that the drives never reach: the limits stay on,
 // so that their Limiter calls are made and fail too.
 var roomy = authkit.Limit{Burst: 1000, Every: time.Second}
@@ -109,7 +125,7 @@ var roomy = authkit.Limit{Burst: 1000, Every: time.Second}
 type faultEnv struct {
 	*env
 	raw    authkit.Store
-	store  *faults.Store
+	store  faults.Faulty
 	mailer *faults.Mailer
 	// check is an Authenticator over raw, which reads it to say whether
 	// an access token is accepted.
@@ -148,7 +164,7 @@ func (l *eventLog) count(typ authkit.EventType, reason string) int {
 // of runs holds one server at a time.
 func newFaultEnv(t testing.TB, raw authkit.Store, clock *testkit.Clock) *faultEnv {
 	t.Helper()
-	f := &faultEnv{raw: raw, store: faults.NewStore(raw), events: &eventLog{}}
+	f := &faultEnv{raw: raw, store: faults.Wrap(raw), events: &eventLog{}}
 	e := &env{t: t, clock: clock, mail: testkit.NewMailbox(), log: &testkit.LogBuffer{}, store: f.store}
 	f.env, f.mailer = e, faults.NewMailer(e.mail)
 	logger := slog.New(slog.NewTextHandler(e.log, nil))
@@ -156,6 +172,7 @@ func newFaultEnv(t testing.TB, raw authkit.Store, clock *testkit.Clock) *faultEn
 		Store: f.store, Limiter: f.store, Mailer: f.mailer,
 		Secret: testSecret, BaseURL: "https://app.example.com",
 		PasswordHasher: quickHasher{}, Now: clock.Now, Logger: logger, OnEvent: f.events.record,
+		FactorKeys:     []authkit.FactorKey{faultFactorKey},
 		MailRetryDelay: time.Millisecond, MaxHashWait: testkit.Timeout,
 		Limits: authkit.Limits{
 			LoginFailures: roomy, LoginFailuresSustained: roomy, LoginFailuresDevice: roomy,
@@ -222,6 +239,39 @@ type faultAccount struct {
 	staleReset string
 	// spent are one-time tokens that a flow reported spent.
 	spent []oneTime
+
+	// totp is the secret of the account's TOTP factor, as the answer to
+	// its start gave it, and sealed the Store's ciphertext of it, so that
+	// the checks know a factor they read is the one whose codes the
+	// account makes; both empty while it has none.
+	totp   string
+	sealed []byte
+	// step is the time step of the last TOTP code made; lastStep the
+	// latest step whose code the kit accepted with an answer of success.
+	step, lastStep int64
+	// recovery are the recovery codes of the set last handed out that the
+	// account has not given to the kit; tried counts every recovery code
+	// it gave to the kit (or spent in the Store itself), each of which
+	// the kit may have spent.
+	recovery []string
+	tried    int
+	// voidCodes are recovery codes that must never be accepted again:
+	// spent with an answer of success, or in a set that a new one or the
+	// removal of the factor voided.
+	voidCodes []string
+	// tickets are the tickets the account sent to the second step of a
+	// sign-in, and when they were issued; pending is that of its last
+	// login that asked for the second factor, and code the last code it
+	// gave to the second step.
+	tickets []ticket
+	pending ticket
+	code    string
+}
+
+// ticket is the ticket of a sign-in's second step and when it was issued.
+type ticket struct {
+	token  string
+	issued time.Time
 }
 
 // cred is a session's credentials as a client holds them, with what the
@@ -301,12 +351,241 @@ func (f *faultEnv) signUp(u *faultAccount) {
 	f.snapshot(u)
 }
 
-// signIn logs the account in with password, which must work.
+// signIn logs the account in with password, which must work: in two
+// steps, the second with a TOTP code, when it has a second factor.
 func (f *faultEnv) signIn(u *faultAccount, password string) cred {
 	f.t.Helper()
 	res := f.post("/login", map[string]string{"email": u.email, "password": password})
-	require.Equal(f.t, http.StatusOK, res.status, "POST /login as %s: %s", u.email, res.body)
+	if u.totp == "" {
+		require.Equal(f.t, http.StatusOK, res.status, "POST /login as %s: %s", u.email, res.body)
+		return f.hold(u, res.tokens(f.t), false)
+	}
+	return f.secondStepWorks(u, f.ticketOf(res), false)
+}
+
+// ticketOf returns the ticket of a login's answer, which must ask for the
+// second factor.
+func (f *faultEnv) ticketOf(res response) ticket {
+	f.t.Helper()
+	body := assertProblem(f.t, res, http.StatusUnauthorized, "second_factor_required")
+	token, _ := body["ticket"].(string)
+	require.NotEmpty(f.t, token, "a ticket in %s", res.body)
+	return ticket{token, f.clock.Now()}
+}
+
+// nextCode moves the clock on to the next TOTP time step, since the kit
+// accepts a step once, and returns the account's code of that step,
+// which it records.
+func (f *faultEnv) nextCode(u *faultAccount) string {
+	f.t.Helper()
+	f.clock.Advance(30 * time.Second)
+	now := f.clock.Now()
+	code, err := totp.GenerateCode(u.totp, now)
+	require.NoError(f.t, err, "totp.GenerateCode")
+	u.step = now.Unix() / 30
+	return code
+}
+
+// nextRecoveryCode returns a recovery code the account holds and has not
+// used, which it counts as tried.
+func (f *faultEnv) nextRecoveryCode(u *faultAccount) string {
+	f.t.Helper()
+	require.NotEmpty(f.t, u.recovery, "a recovery code left")
+	code := u.recovery[0]
+	u.recovery, u.tried = u.recovery[1:], u.tried+1
+	return code
+}
+
+// secondCode returns the code the account gives to the second step of a
+// sign-in, its next TOTP code or a recovery code, a time step after the
+// ticket was issued, as a person takes a moment to type it.
+func (f *faultEnv) secondCode(u *faultAccount, recovery bool) string {
+	f.t.Helper()
+	if !recovery {
+		return f.nextCode(u)
+	}
+	f.clock.Advance(30 * time.Second)
+	return f.nextRecoveryCode(u)
+}
+
+// secondStep sends the second step of a sign-in with tk and code.
+func (f *faultEnv) secondStep(u *faultAccount, tk ticket, code string) response {
+	f.t.Helper()
+	u.tickets = append(u.tickets, tk)
+	return f.post("/login/second-factor", map[string]string{"ticket": tk.token, "code": code})
+}
+
+// secondStepWorks finishes a sign-in with tk and a TOTP code, or a
+// recovery code, which must work, and holds its credentials.
+func (f *faultEnv) secondStepWorks(u *faultAccount, tk ticket, recovery bool) cred {
+	f.t.Helper()
+	code := f.secondCode(u, recovery)
+	res := f.secondStep(u, tk, code)
+	require.Equal(f.t, http.StatusOK, res.status, "POST /login/second-factor as %s: %s", u.email, res.body)
+	u.secondStepDone(tk, code, recovery)
 	return f.hold(u, res.tokens(f.t), false)
+}
+
+// secondStepDone records what a second step that succeeded spent: its
+// ticket, and its code (a recovery code, or the TOTP code of u.step).
+func (u *faultAccount) secondStepDone(tk ticket, code string, recovery bool) {
+	u.spent = append(u.spent, oneTime{tk.token, purposeTicket})
+	if recovery {
+		u.voidCodes = append(u.voidCodes, code)
+	} else {
+		u.lastStep = u.step
+	}
+}
+
+// finishSignIn takes a sign-in whose second step with tk may have failed
+// to its end: with tk while the kit still accepts it, else (or with no
+// tk) from the password again.
+func (f *faultEnv) finishSignIn(u *faultAccount, tk ticket, recovery bool) cred {
+	f.t.Helper()
+	if tk.token == "" || !f.oneTimeAccepted(tk.token, purposeTicket) {
+		res := f.post("/login", loginBody(u, firstPassword))
+		tk = f.ticketOf(res)
+	}
+	return f.secondStepWorks(u, tk, recovery)
+}
+
+// factors returns the raw Store's second factors.
+func (f *faultEnv) factors() authkit.FactorStore {
+	f.t.Helper()
+	fs, ok := f.raw.(authkit.FactorStore)
+	require.True(f.t, ok, "the raw Store keeps second factors")
+	return fs
+}
+
+// factor returns the account's TOTP factor as the raw Store holds it, and
+// whether there is one.
+func (f *faultEnv) factor(u *faultAccount) (authkit.TOTPFactor, bool) {
+	f.t.Helper()
+	fac, err := f.factors().TOTP(context.Background(), u.id)
+	if errors.Is(err, authkit.ErrNotFound) {
+		return authkit.TOTPFactor{}, false
+	}
+	require.NoError(f.t, err, "raw TOTP")
+	return fac, true
+}
+
+// startsTOTP begins enrolling a TOTP factor with access, which must work.
+func (f *faultEnv) startsTOTP(u *faultAccount, access string) {
+	f.t.Helper()
+	res := f.bearer(http.MethodPost, "/second-factor/totp", access, nil)
+	require.Equal(f.t, http.StatusOK, res.status, "POST /second-factor/totp: %s", res.body)
+	f.started(u, res)
+}
+
+// started records the secret of an answer that began an enrolment, and
+// the Store's ciphertext of it.
+func (f *faultEnv) started(u *faultAccount, res response) {
+	f.t.Helper()
+	secret, _ := res.json(f.t)["secret"].(string)
+	require.NotEmpty(f.t, secret, "a secret in %s", res.body)
+	fac, ok := f.factor(u)
+	require.True(f.t, ok, "a factor is stored after a 200 to its start")
+	assert.True(f.t, fac.ConfirmedAt.IsZero(), "the factor is pending after a 200 to its start")
+	u.totp, u.sealed, u.lastStep = secret, fac.Secret, 0
+}
+
+// confirmsTOTP confirms the enrolment under way with access, which must
+// work.
+func (f *faultEnv) confirmsTOTP(u *faultAccount, access string) {
+	f.t.Helper()
+	res := f.bearer(http.MethodPost, "/second-factor/totp/confirm", access, map[string]string{"code": f.nextCode(u)})
+	require.Equal(f.t, http.StatusOK, res.status, "POST /second-factor/totp/confirm: %s", res.body)
+	u.lastStep = u.step
+	f.newCodes(u, res)
+	f.mail.Next(f.t, authkit.MessageSecondFactorAdded)
+}
+
+// enrols starts and confirms a TOTP factor with access, which must be
+// recent.
+func (f *faultEnv) enrols(u *faultAccount, access string) {
+	f.t.Helper()
+	f.startsTOTP(u, access)
+	f.confirmsTOTP(u, access)
+}
+
+// enrolsQuickly enrols a TOTP factor as enrols does, but starts it behind
+// the kit's back (see putPending): for the flows that start from an
+// enrolled account.
+func (f *faultEnv) enrolsQuickly(u *faultAccount, access string) {
+	f.t.Helper()
+	f.putPending(u)
+	f.confirmsTOTP(u, access)
+}
+
+// putPending stores a new pending TOTP factor of the account, as
+// StartTOTP does but without the QR code that StartTOTP draws, which
+// under -race costs more than the rest of a run. It seals the secret as
+// the kit does (factorkey.go: AES-256-GCM under the key that
+// Config.FactorKeys names, the nonce first, the user id authenticated
+// with it); were the kit to seal otherwise, it would refuse the factor's
+// codes, and every drive that starts from one would fail at once.
+func (f *faultEnv) putPending(u *faultAccount) {
+	f.t.Helper()
+	raw := make([]byte, 20)
+	_, _ = rand.Read(raw)
+	secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw)
+	block, err := aes.NewCipher(faultFactorKey.Key)
+	require.NoError(f.t, err, "aes.NewCipher")
+	aead, err := cipher.NewGCM(block)
+	require.NoError(f.t, err, "cipher.NewGCM")
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	fac := authkit.TOTPFactor{
+		UserID: u.id, KeyID: faultFactorKey.ID, CreatedAt: f.clock.Now().UTC().Truncate(time.Microsecond),
+		Secret: aead.Seal(nonce, nonce, []byte(secret), []byte(u.id)),
+	}
+	require.NoError(f.t, f.factors().PutTOTP(context.Background(), fac), "raw PutTOTP")
+	u.totp, u.sealed, u.lastStep = secret, fac.Secret, 0
+}
+
+// newCodes records the set of recovery codes an answer handed out, which
+// voids the set before, and checks that its codes are the ones the Store
+// holds by spending one there.
+func (f *faultEnv) newCodes(u *faultAccount, res response) {
+	f.t.Helper()
+	var body struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	require.NoError(f.t, json.Unmarshal(res.body, &body), "decode %s", res.body)
+	require.Len(f.t, body.RecoveryCodes, recoveryCodes, "recovery codes in %s", res.body)
+	u.voidSet()
+	u.recovery = body.RecoveryCodes
+	code := f.nextRecoveryCode(u)
+	err := f.factors().UseRecoveryCode(context.Background(), u.id, recoveryHash(code), f.clock.Now())
+	assert.NoError(f.t, err, "a recovery code handed out is stored unused")
+	u.voidCodes = append(u.voidCodes, code)
+}
+
+// removed records that the account's factor is gone, as the Store shows,
+// and with it every recovery code.
+func (f *faultEnv) removed(u *faultAccount) {
+	f.t.Helper()
+	_, has := f.factor(u)
+	assert.False(f.t, has, "no factor once removed")
+	u.voidSet()
+	u.recovery, u.totp, u.sealed = nil, "", nil
+}
+
+// voidSet records that the set of recovery codes the account holds is
+// void. One code stands for the set, which the Store replaces or deletes
+// in one atomic step: a set that outlived its voiding would show in any
+// of its codes, and checking one keeps the checks cheap on SQLite.
+func (u *faultAccount) voidSet() {
+	if len(u.recovery) > 0 {
+		u.voidCodes = append(u.voidCodes, u.recovery[0])
+	}
+}
+
+// recoveryHash is the hash under which the Store keeps a recovery code:
+// the SHA-256 of its letters, lower-case and without the dash.
+func recoveryHash(code string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.ReplaceAll(code, "-", ""))))
+	return hex.EncodeToString(sum[:])
 }
 
 // mailed takes the next message of kind and returns the token of its link.
@@ -389,7 +668,8 @@ func (f *faultEnv) oneTimeAccepted(token string, purpose authkit.TokenPurpose) b
 //   - a password changed without the token version moving (a half-applied
 //     reset or change);
 //   - a one-time token accepted after it was spent, or a reset link mailed
-//     before the password changed.
+//     before the password changed;
+//   - and those of second factors (factorViolations).
 func (f *faultEnv) violations(u *faultAccount) []string {
 	f.t.Helper()
 	var bad []string
@@ -446,6 +726,73 @@ func (f *faultEnv) violations(u *faultAccount) []string {
 			report("a reset link mailed before the password changed is still accepted")
 		}
 	}
+	return append(bad, f.factorViolations(u, cur)...)
+}
+
+// factorViolations checks the second factor of the account, cur as the
+// raw Store holds it, and says what is broken:
+//
+//   - recovery codes without a factor (a removal half done), or a
+//     confirmed factor with fewer unused codes than a full set less those
+//     the account tried (an enrolment half done, which leaves a factor
+//     the user cannot recover from);
+//   - a recovery code accepted again after it was spent or voided;
+//   - a TOTP step accepted again: the factor whose codes the account
+//     makes holds a last step before one the kit accepted;
+//   - a session of an enrolled account begun, after the factor was
+//     confirmed, without the second factor (amr without "mfa");
+//   - a ticket of a second step still accepted after a sign-in that
+//     followed it: a second step that failed leaves its ticket usable or
+//     spent, never both usable and used.
+func (f *faultEnv) factorViolations(u *faultAccount, cur authkit.User) []string {
+	f.t.Helper()
+	var bad []string
+	report := func(format string, args ...any) { bad = append(bad, fmt.Sprintf(format, args...)) }
+	ctx := context.Background()
+	fs := f.factors()
+	fac, err := fs.TOTP(ctx, cur.ID)
+	has := err == nil
+	if !has {
+		require.ErrorIs(f.t, err, authkit.ErrNotFound, "raw TOTP")
+	}
+	confirmed := has && !fac.ConfirmedAt.IsZero()
+	left, err := fs.RecoveryCodesLeft(ctx, cur.ID)
+	require.NoError(f.t, err, "raw RecoveryCodesLeft")
+	switch {
+	case !has && left > 0:
+		report("no factor, yet %d recovery codes are left: a removal half done", left)
+	case confirmed && left < recoveryCodes-u.tried:
+		report("a confirmed factor has %d recovery codes left, of a set of %d of which the account tried %d", left, recoveryCodes, u.tried)
+	}
+	for _, code := range u.voidCodes {
+		switch err := fs.UseRecoveryCode(ctx, cur.ID, recoveryHash(code), f.clock.Now()); {
+		case err == nil:
+			report("a spent recovery code is accepted again")
+		case !errors.Is(err, authkit.ErrNotFound):
+			require.NoError(f.t, err, "raw UseRecoveryCode")
+		}
+	}
+	if confirmed && bytes.Equal(fac.Secret, u.sealed) && fac.LastStep < u.lastStep {
+		report("TOTP step %d was accepted, yet the factor's last step is %d: it would be accepted again", u.lastStep, fac.LastStep)
+	}
+	sessions, err := f.raw.UserSessions(ctx, cur.ID)
+	require.NoError(f.t, err, "raw UserSessions")
+	for _, s := range sessions {
+		if confirmed && s.CreatedAt.After(fac.ConfirmedAt) && !slices.Contains(s.AuthMethods, authkit.MethodMFA) {
+			report("a session begun after the factor was confirmed lacks the second factor (amr %v)", s.AuthMethods)
+		}
+	}
+	for _, tk := range u.tickets {
+		if !f.oneTimeAccepted(tk.token, purposeTicket) {
+			continue
+		}
+		for _, s := range sessions {
+			if s.CreatedAt.After(tk.issued) && slices.Contains(s.AuthMethods, authkit.MethodMFA) {
+				report("a ticket is still accepted after a sign-in with the second factor that followed it")
+				break
+			}
+		}
+	}
 	return bad
 }
 
@@ -481,9 +828,10 @@ func assertAnswer(t testing.TB, what string, res response, want int, rep faults.
 }
 
 // leaked returns the fragments of faults.Leaks that the answer holds in
-// its headers or body, after the secrets it may rightly carry (tokens and
-// the device cookie, random text in which a fragment could turn up by
-// chance) are taken out.
+// its headers or body, after the secrets it may rightly carry (tokens, the
+// device cookie, tickets, TOTP secrets and their QR codes, recovery
+// codes: random text in which a fragment could turn up by chance) are
+// taken out.
 func leaked(res response) []string {
 	var b strings.Builder
 	for name, values := range res.header {
@@ -497,7 +845,7 @@ func leaked(res response) []string {
 	body := res.body
 	var m map[string]any
 	if json.Unmarshal(body, &m) == nil {
-		for _, k := range []string{"access_token", "refresh_token", "device_token"} {
+		for _, k := range []string{"access_token", "refresh_token", "device_token", "ticket", "secret", "uri", "qr_code", "recovery_codes"} {
 			delete(m, k)
 		}
 		body, _ = json.Marshal(m)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -50,13 +51,15 @@ const maxCalls = 60
 // invariants, retries without faults, and checks them again. With strict
 // set, the answer must be want whatever failed: the fault hit work the
 // request does not wait for. It returns how many faults it injected.
-func driveFaults(t *testing.T, raw authkit.Store, fl faultFlow, mode faults.Mode, counts func(context.Context) bool, strict bool) int {
+// Every run reads clock, which only moves on: the runs share the Store's
+// rate-limit counters, which a clock that went back would find in the
+// future.
+func driveFaults(t *testing.T, raw authkit.Store, clock *testkit.Clock, fl faultFlow, mode faults.Mode, counts func(context.Context) bool, strict bool) int {
 	injected := 0
 	for n := 1; ; n++ {
 		require.LessOrEqual(t, n, maxCalls, "%s makes more than %d calls", fl.name, maxCalls)
 		var rep faults.Report
 		t.Run(fmt.Sprintf("call%02d", n), func(t *testing.T) {
-			clock := testkit.NewClock()
 			f := newFaultEnv(t, raw, clock)
 			u := newAccount(fmt.Sprintf("%s-%s", fl.name, mode), n)
 			if fl.prepare != nil {
@@ -107,10 +110,10 @@ func TestFaultsStoreOnRequests(t *testing.T) {
 		for _, fl := range requestFlows {
 			t.Run(eng.name+"/"+fl.name, func(t *testing.T) {
 				t.Parallel()
-				raw := eng.open(t)
+				raw, clock := eng.open(t), testkit.NewClock()
 				for _, mode := range faults.Modes {
 					t.Run(mode.String(), func(t *testing.T) {
-						n := driveFaults(t, raw, fl, mode, faults.Marked, false)
+						n := driveFaults(t, raw, clock, fl, mode, faults.Marked, false)
 						t.Logf("%d faults injected", n)
 					})
 				}
@@ -127,10 +130,10 @@ func TestFaultsStoreInMail(t *testing.T) {
 		for _, fl := range mailFlows {
 			t.Run(eng.name+"/"+fl.name, func(t *testing.T) {
 				t.Parallel()
-				raw := eng.open(t)
+				raw, clock := eng.open(t), testkit.NewClock()
 				for _, mode := range faults.Modes {
 					t.Run(mode.String(), func(t *testing.T) {
-						n := driveFaults(t, raw, fl, mode, faults.Unmarked, true)
+						n := driveFaults(t, raw, clock, fl, mode, faults.Unmarked, true)
 						t.Logf("%d faults injected", n)
 					})
 				}
@@ -454,6 +457,272 @@ var requestFlows = []faultFlow{
 	},
 }
 
+// TestFaultsStoreInSecondFactors proves that the flows of the second
+// factor fail safe when any one Store (or Limiter) call on their request
+// path fails, is cancelled or loses its answer, on memstore and SQLite:
+// enrolment (start and confirm), the two steps of a sign-in (with a TOTP
+// code and with a recovery code), re-authentication, new recovery codes,
+// removal, and a change of password of an enrolled account. Besides the
+// checks of every drive, a confirmed factor always has its recovery
+// codes, and no factor leaves some behind; no recovery code or TOTP step
+// is accepted twice; no sign-in of an enrolled account skips the second
+// factor; and a second step that failed leaves its ticket usable or
+// spent, never both usable and used.
+func TestFaultsStoreInSecondFactors(t *testing.T) {
+	for _, eng := range faultEngines {
+		for _, fl := range factorFlows {
+			t.Run(eng.name+"/"+fl.name, func(t *testing.T) {
+				t.Parallel()
+				raw, clock := eng.open(t), testkit.NewClock()
+				for _, mode := range faults.Modes {
+					t.Run(mode.String(), func(t *testing.T) {
+						n := driveFaults(t, raw, clock, fl, mode, faults.Marked, false)
+						t.Logf("%d faults injected", n)
+					})
+				}
+			})
+		}
+	}
+}
+
+// enrolledUp registers the account and enrols a TOTP factor with the
+// access token of its registration, which stays recent enough for the
+// sensitive routes.
+func enrolledUp(f *faultEnv, u *faultAccount) {
+	f.signUp(u)
+	f.enrolsQuickly(u, u.creds[0].access)
+}
+
+// enrolledUpTwice registers the account, enrols a TOTP factor and signs
+// in again, in two steps.
+func enrolledUpTwice(f *faultEnv, u *faultAccount) {
+	enrolledUp(f, u)
+	f.signIn(u, firstPassword)
+}
+
+// challenged registers the account, enrols a factor and logs in with
+// the password, so that a ticket waits for the second step.
+func challenged(f *faultEnv, u *faultAccount) {
+	enrolledUp(f, u)
+	u.pending = f.ticketOf(f.post("/login", loginBody(u, firstPassword)))
+}
+
+// secondStepFlow finishes a sign-in with a TOTP code, or a recovery code.
+func secondStepFlow(name string, recovery bool) faultFlow {
+	return faultFlow{
+		name:    name,
+		prepare: challenged,
+		act: func(f *faultEnv, u *faultAccount) response {
+			u.code = f.secondCode(u, recovery)
+			return f.secondStep(u, u.pending, u.code)
+		},
+		want: http.StatusOK,
+		done: func(f *faultEnv, u *faultAccount, res response) {
+			u.secondStepDone(u.pending, u.code, recovery)
+			holdWorking(f, u, res)
+			assert.False(f.t, f.oneTimeAccepted(u.pending.token, purposeTicket), "the ticket is spent after a 200")
+			// The code is spent too: a new ticket does not take it again.
+			replay := f.secondStep(u, f.ticketOf(f.post("/login", loginBody(u, firstPassword))), u.code)
+			assertProblem(f.t, replay, http.StatusUnauthorized, "invalid_credentials")
+		},
+		retry: func(g *faultEnv, u *faultAccount, res response, rep faults.Report) {
+			if res.status == http.StatusOK {
+				return
+			}
+			if !g.oneTimeAccepted(u.pending.token, purposeTicket) {
+				// The ticket is spent only once the code is: a fault
+				// before leaves it for another code.
+				assert.True(g.t, hitAfter(rep, "ConsumeToken"), "the ticket is refused after %v", rep.Hit)
+			}
+			g.finishSignIn(u, u.pending, recovery)
+		},
+	}
+}
+
+// hitAfter reports whether the fault hit the first call of method, and
+// took effect (its answer lost), or a later call.
+func hitAfter(rep faults.Report, method string) bool {
+	i := slices.Index(rep.Methods, method)
+	return rep.Injected && i >= 0 && (rep.Hit.N-1 > i || rep.Hit.N-1 == i && rep.Hit.Mode == faults.Lost)
+}
+
+// factorFlows are the flows of the second factor, each driven through a
+// failure of every Store call on its request path.
+var factorFlows = []faultFlow{
+	{
+		name:    "start totp",
+		prepare: signedUp,
+		act: func(f *faultEnv, u *faultAccount) response {
+			return f.bearer(http.MethodPost, "/second-factor/totp", u.creds[0].access, nil)
+		},
+		want: http.StatusOK,
+		done: func(f *faultEnv, u *faultAccount, res response) { f.started(u, res) },
+		retry: func(g *faultEnv, u *faultAccount, res response, _ faults.Report) {
+			if res.status != http.StatusOK {
+				g.startsTOTP(u, u.creds[0].access)
+			}
+			g.confirmsTOTP(u, u.creds[0].access)
+		},
+	},
+	{
+		name: "confirm totp",
+		prepare: func(f *faultEnv, u *faultAccount) {
+			f.signUp(u)
+			f.putPending(u)
+		},
+		act: func(f *faultEnv, u *faultAccount) response {
+			return f.bearer(http.MethodPost, "/second-factor/totp/confirm", u.creds[0].access, map[string]string{"code": f.nextCode(u)})
+		},
+		want: http.StatusOK,
+		done: func(f *faultEnv, u *faultAccount, res response) {
+			u.lastStep = u.step
+			f.newCodes(u, res)
+		},
+		retry: func(g *faultEnv, u *faultAccount, res response, _ faults.Report) {
+			fac, has := g.factor(u)
+			switch {
+			case res.status == http.StatusOK:
+			case !has:
+				// The enrolment was abandoned: the user starts again.
+				g.enrols(u, u.creds[0].access)
+			case fac.ConfirmedAt.IsZero():
+				g.confirmsTOTP(u, u.creds[0].access)
+			default:
+				g.t.Errorf("a confirmation answered %d, yet the factor is on: %s", res.status, res.body)
+			}
+		},
+	},
+	{
+		name:    "login with a second factor",
+		prepare: enrolledUp,
+		act: func(f *faultEnv, u *faultAccount) response {
+			return f.post("/login", loginBody(u, firstPassword))
+		},
+		want: http.StatusUnauthorized,
+		done: func(f *faultEnv, _ *faultAccount, res response) {
+			tk := f.ticketOf(res)
+			assert.True(f.t, f.oneTimeAccepted(tk.token, purposeTicket), "the ticket of a 401 works")
+		},
+		retry: func(g *faultEnv, u *faultAccount, res response, _ faults.Report) {
+			if res.status == http.StatusUnauthorized {
+				g.secondStepWorks(u, g.ticketOf(res), false)
+				return
+			}
+			g.signIn(u, firstPassword)
+		},
+	},
+	secondStepFlow("second step with a totp code", false),
+	secondStepFlow("second step with a recovery code", true),
+	{
+		name:    "reauthenticate",
+		prepare: enrolledUpTwice,
+		act: func(f *faultEnv, u *faultAccount) response {
+			return f.bearer(http.MethodPost, "/reauthenticate", u.creds[1].access,
+				map[string]string{"password": firstPassword, "code": f.nextCode(u)})
+		},
+		want: http.StatusOK,
+		done: func(f *faultEnv, u *faultAccount, res response) { f.reauthenticated(u, res) },
+		retry: func(g *faultEnv, u *faultAccount, res response, _ faults.Report) {
+			if res.status == http.StatusOK {
+				return
+			}
+			res = g.bearer(http.MethodPost, "/reauthenticate", u.creds[1].access,
+				map[string]string{"password": firstPassword, "code": g.nextCode(u)})
+			require.Equal(g.t, http.StatusOK, res.status, "POST /reauthenticate again: %s", res.body)
+			g.reauthenticated(u, res)
+		},
+	},
+	{
+		name:    "regenerate recovery codes",
+		prepare: enrolledUp,
+		act: func(f *faultEnv, u *faultAccount) response {
+			return f.bearer(http.MethodPost, "/second-factor/recovery-codes", u.creds[0].access, nil)
+		},
+		want: http.StatusOK,
+		done: func(f *faultEnv, u *faultAccount, res response) { f.newCodes(u, res) },
+		retry: func(g *faultEnv, u *faultAccount, res response, _ faults.Report) {
+			if res.status == http.StatusOK {
+				return
+			}
+			g.newCodes(u, g.regenerates(u, u.creds[0].access))
+			g.finishSignIn(u, ticket{}, true) // with a code of the new set
+		},
+	},
+	{
+		name:    "disable totp",
+		prepare: enrolledUp,
+		act: func(f *faultEnv, u *faultAccount) response {
+			return f.bearer(http.MethodDelete, "/second-factor/totp", u.creds[0].access, nil)
+		},
+		want: http.StatusNoContent,
+		done: func(f *faultEnv, u *faultAccount, _ response) { f.removed(u) },
+		retry: func(g *faultEnv, u *faultAccount, _ response, _ faults.Report) {
+			if _, has := g.factor(u); has {
+				res := g.bearer(http.MethodDelete, "/second-factor/totp", u.creds[0].access, nil)
+				require.Equal(g.t, http.StatusNoContent, res.status, "DELETE /second-factor/totp again: %s", res.body)
+			}
+			g.removed(u)
+			g.signIn(u, firstPassword) // in one step
+		},
+	},
+	{
+		name: "change password with a second factor",
+		prepare: func(f *faultEnv, u *faultAccount) {
+			enrolledUpTwice(f, u)
+			u.creds[1].keep = true
+			u.staleReset = f.requestLink(u, "/forgot-password", authkit.MessageResetPassword)
+			u.passwords = append(u.passwords, secondPassword)
+		},
+		act: func(f *faultEnv, u *faultAccount) response {
+			return f.bearer(http.MethodPost, "/change-password", u.creds[1].access,
+				map[string]string{"current_password": firstPassword, "new_password": secondPassword})
+		},
+		want: http.StatusOK,
+		done: func(f *faultEnv, u *faultAccount, res response) {
+			flowNamed(f.t, "change password").done(f, u, res)
+			if _, ok := res.json(f.t)["access_token"].(string); ok {
+				f.freshWithFactor(res)
+			}
+		},
+		retry: func(g *faultEnv, u *faultAccount, res response, rep faults.Report) {
+			flowNamed(g.t, "change password").retry(g, u, res, rep)
+		},
+	},
+}
+
+// regenerates asks for new recovery codes with access, which must work,
+// and returns the answer.
+func (f *faultEnv) regenerates(u *faultAccount, access string) response {
+	f.t.Helper()
+	res := f.bearer(http.MethodPost, "/second-factor/recovery-codes", access, nil)
+	require.Equal(f.t, http.StatusOK, res.status, "POST /second-factor/recovery-codes for %s: %s", u.email, res.body)
+	return res
+}
+
+// freshWithFactor checks the access token of an answer: it works, and
+// says that it comes of a sign-in with the second factor. It returns the
+// token's claims.
+func (f *faultEnv) freshWithFactor(res response) *authkit.Claims {
+	f.t.Helper()
+	access, _ := res.json(f.t)["access_token"].(string)
+	claims, err := f.check.VerifyAccessToken(context.Background(), access)
+	require.NoError(f.t, err, "the access token of a %d", res.status)
+	assert.True(f.t, f.accessAccepted(access), "the access token of a %d works", res.status)
+	assert.Contains(f.t, claims.AuthMethods, authkit.MethodMFA, "the amr of the access token of a %d", res.status)
+	return claims
+}
+
+// reauthenticated checks the answer of a re-authentication: its access
+// token says the second factor was used, now.
+func (f *faultEnv) reauthenticated(u *faultAccount, res response) {
+	f.t.Helper()
+	u.lastStep = u.step
+	claims := f.freshWithFactor(res)
+	if assert.NotNil(f.t, claims.AuthTime, "auth_time") {
+		assert.True(f.t, claims.AuthTime.Equal(f.clock.Now().Truncate(time.Second)), "auth_time %v is now", claims.AuthTime)
+	}
+}
+
 // mailFlow is a request for a mailed link (path) of kind: the request
 // must be answered, the link it mails (if its mail went out) must work,
 // older links of the kind must not, and asking again mails a link that
@@ -760,6 +1029,76 @@ func TestFaultChecksCatchBrokenState(t *testing.T) {
 		})
 	}
 
+	// The states of second factors, on an account that enrolled, signed
+	// in with its factor and then logged in again, whose ticket waits.
+	for _, tc := range []struct {
+		name   string
+		breaks func(f *faultEnv, u *faultAccount)
+		want   string
+	}{{
+		name: "a confirmed factor without its recovery codes",
+		breaks: func(f *faultEnv, u *faultAccount) {
+			require.NoError(t, f.factors().ReplaceRecoveryCodes(context.Background(), u.id, nil, f.clock.Now()))
+		},
+		want: "a confirmed factor has 0 recovery codes left, of a set of 10 of which the account tried 1",
+	}, {
+		name: "a factor removed, its recovery codes left",
+		breaks: func(f *faultEnv, u *faultAccount) {
+			require.NoError(t, f.factors().DeleteTOTP(context.Background(), u.id))
+			f.putCodes(u)
+		},
+		want: "no factor, yet 9 recovery codes are left",
+	}, {
+		name: "a spent recovery code accepted again",
+		breaks: func(_ *faultEnv, u *faultAccount) {
+			u.voidCodes = append(u.voidCodes, u.recovery[0])
+		},
+		want: "a spent recovery code is accepted again",
+	}, {
+		name: "a TOTP step accepted again",
+		breaks: func(f *faultEnv, u *faultAccount) {
+			ctx := context.Background()
+			fac, _ := f.factor(u)
+			require.NoError(t, f.factors().DeleteTOTP(ctx, u.id))
+			require.NoError(t, f.factors().PutTOTP(ctx, fac))
+			require.NoError(t, f.factors().ConfirmTOTP(ctx, u.id, fac.ConfirmedAt, fac.LastStep-1))
+			f.putCodes(u)
+		},
+		want: "was accepted, yet the factor's last step is",
+	}, {
+		name:   "a sign-in that skipped the second factor",
+		breaks: func(f *faultEnv, u *faultAccount) { f.putSession(u, authkit.MethodPassword) },
+		want:   "a session begun after the factor was confirmed lacks the second factor (amr [pwd])",
+	}, {
+		name: "a second step that signed in, its ticket left",
+		breaks: func(f *faultEnv, u *faultAccount) {
+			u.tickets = append(u.tickets, u.pending)
+			f.clock.Advance(30 * time.Second)
+			f.putSession(u, authkit.MethodPassword, authkit.MethodOTP, authkit.MethodMFA)
+		},
+		want: "a ticket is still accepted after a sign-in with the second factor that followed it",
+	}, {
+		name:   "a ticket that never signed in, left",
+		breaks: func(_ *faultEnv, u *faultAccount) { u.tickets = append(u.tickets, u.pending) },
+		want:   "", // a second step that failed before it spent anything
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFaultEnv(t, memstore.New(), testkit.NewClock())
+			defer f.close()
+			u := newAccount("broken-factor", 0)
+			enrolledUpTwice(f, u)
+			u.pending = f.ticketOf(f.post("/login", loginBody(u, firstPassword)))
+			require.Empty(t, f.violations(u), "the sound state")
+			tc.breaks(f, u)
+			got := f.violations(u)
+			if tc.want == "" {
+				assert.Empty(t, got)
+				return
+			}
+			assert.Contains(t, strings.Join(got, "\n"), tc.want, "the violations reported")
+		})
+	}
+
 	t.Run("an answer that leaks", func(t *testing.T) {
 		err := &faults.Error{Method: "UserByID"}
 		for _, res := range []response{
@@ -769,6 +1108,29 @@ func TestFaultChecksCatchBrokenState(t *testing.T) {
 			assert.NotEmpty(t, leaked(res), "leaked(%s %s)", res.header, res.body)
 		}
 	})
+}
+
+// putCodes stores the recovery codes the account holds as its whole set,
+// behind the kit's back.
+func (f *faultEnv) putCodes(u *faultAccount) {
+	f.t.Helper()
+	hashes := make([]string, len(u.recovery))
+	for i, code := range u.recovery {
+		hashes[i] = recoveryHash(code)
+	}
+	require.NoError(f.t, f.factors().ReplaceRecoveryCodes(context.Background(), u.id, hashes, f.clock.Now()), "raw ReplaceRecoveryCodes")
+}
+
+// putSession stores a session of the account begun now with methods,
+// behind the kit's back.
+func (f *faultEnv) putSession(u *faultAccount, methods ...string) {
+	f.t.Helper()
+	now := f.clock.Now()
+	s := authkit.Session{
+		ID: "00000000-0000-4000-8000-000000000001", UserID: u.id, RefreshHash: strings.Repeat("0", 64),
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), AuthMethods: methods, AuthTime: now,
+	}
+	require.NoError(f.t, f.raw.CreateSession(context.Background(), s), "raw CreateSession")
 }
 
 // write applies upd to the account's user in the raw Store, behind the

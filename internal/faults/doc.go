@@ -2,6 +2,11 @@
 // depends on, so that tests can prove every flow fails safe: a Store that
 // fails its Nth call, and a Mailer that fails or holds its Nth message.
 //
+// Wrap a Store with Wrap: over an authkit.FactorStore (memstore and
+// sqlstore are) it returns a FactorStore, whose second-factor calls count
+// and fail like the others; over a Store without second factors, a Store,
+// which an Authenticator finds without them too.
+//
 // # Driving a flow through every fault
 //
 // A test arms the Store with a Fault for call N, runs the flow, disarms it

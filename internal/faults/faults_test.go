@@ -167,3 +167,72 @@ func TestMailerFailsOrHolds(t *testing.T) {
 	assert.NoError(t, testkit.Receive(t, errs, "the end of the held send"), "let through")
 	assert.Equal(t, 3, box.Count(), "delivered")
 }
+
+// TestWrapKeepsSecondFactorsAsTheyAre proves that Wrap shows second
+// factors exactly when the wrapped Store has them, that NewStore never
+// does, and that the factor calls count and fail like the others, in each
+// mode.
+func TestWrapKeepsSecondFactorsAsTheyAre(t *testing.T) {
+	mem := memstore.New()
+	_, ok := faults.Wrap(mem).(authkit.FactorStore)
+	assert.True(t, ok, "Wrap(memstore) is a FactorStore")
+	_, ok = faults.Wrap(struct{ authkit.Store }{mem}).(authkit.FactorStore)
+	assert.False(t, ok, "Wrap of a Store without second factors is no FactorStore")
+	var plain authkit.Store = faults.NewStore(mem)
+	_, ok = plain.(authkit.FactorStore)
+	assert.False(t, ok, "NewStore is no FactorStore")
+
+	for _, tc := range []struct {
+		mode    faults.Mode
+		applied bool
+		is      error
+	}{
+		{faults.Fail, false, faults.ErrInjected},
+		{faults.Cancel, false, context.Canceled},
+		{faults.Lost, true, context.DeadlineExceeded},
+	} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			ctx := t.Context()
+			mem := memstore.New()
+			require.NoError(t, mem.CreateUser(ctx, user("u")))
+			s, ok := faults.Wrap(mem).(*faults.FactorStore)
+			require.True(t, ok, "Wrap(memstore) is a *FactorStore")
+			f := authkit.TOTPFactor{UserID: "u", Secret: []byte("sealed"), KeyID: "k1", CreatedAt: time.Now().UTC()}
+
+			s.Arm(faults.Fault{Call: 3, Mode: tc.mode})
+			require.NoError(t, s.PutTOTP(ctx, f), "call 1")
+			_, err := s.TOTP(ctx, "u")
+			require.NoError(t, err, "call 2")
+			err = s.ReplaceRecoveryCodes(ctx, "u", []string{"h1", "h2"}, time.Now().UTC())
+			assert.ErrorIs(t, err, tc.is, "call 3")
+			left, err := s.RecoveryCodesLeft(ctx, "u")
+			require.NoError(t, err, "call 4")
+			want := 0
+			if tc.applied {
+				want = 2
+			}
+			assert.Equal(t, want, left, "the codes the failed call stored")
+			rep := s.Disarm()
+			assert.Equal(t, faults.Call{N: 3, Method: "ReplaceRecoveryCodes", Mode: tc.mode}, rep.Hit)
+			assert.Equal(t, []string{"PutTOTP", "TOTP", "ReplaceRecoveryCodes", "RecoveryCodesLeft"}, rep.Methods)
+		})
+	}
+
+	// Every FactorStore method is counted under its own name.
+	ctx := t.Context()
+	mem = memstore.New()
+	require.NoError(t, mem.CreateUser(ctx, user("u")))
+	s := faults.Wrap(mem).(*faults.FactorStore)
+	s.Arm(faults.Fault{})
+	now := time.Now().UTC()
+	require.NoError(t, s.PutTOTP(ctx, authkit.TOTPFactor{UserID: "u", Secret: []byte("sealed"), KeyID: "k1", CreatedAt: now}))
+	_, _ = s.TOTP(ctx, "u")
+	require.NoError(t, s.ConfirmTOTP(ctx, "u", now, 1))
+	require.NoError(t, s.UseTOTPStep(ctx, "u", 2))
+	require.NoError(t, s.ReplaceRecoveryCodes(ctx, "u", []string{"h1"}, now))
+	require.NoError(t, s.UseRecoveryCode(ctx, "u", "h1", now))
+	_, _ = s.RecoveryCodesLeft(ctx, "u")
+	require.NoError(t, s.DeleteTOTP(ctx, "u"))
+	assert.Equal(t, []string{"PutTOTP", "TOTP", "ConfirmTOTP", "UseTOTPStep", "ReplaceRecoveryCodes", "UseRecoveryCode", "RecoveryCodesLeft", "DeleteTOTP"},
+		s.Disarm().Methods)
+}

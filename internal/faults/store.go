@@ -141,7 +141,10 @@ type Store struct {
 // NewStore returns a Store that wraps next, unarmed. When next is also an
 // authkit.Limiter, the Store's Limiter methods are next's; otherwise they
 // are a MemoryLimiter's of the Store's own. Pass the Store as both
-// Config.Store and Config.Limiter to fail rate-limit calls too.
+// Config.Store and Config.Limiter to fail rate-limit calls too. The Store
+// is never an authkit.FactorStore, whatever next is, so that it can show
+// an Authenticator a Store without second factors: Wrap gives one that is
+// when next is.
 func NewStore(next authkit.Store) *Store {
 	s := &Store{next: next}
 	if l, ok := next.(authkit.Limiter); ok {
