@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,26 +20,11 @@ import (
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/authpages"
 	"github.com/authkit/authkit/httpauth"
+	"github.com/authkit/authkit/internal/browsertest"
 	"github.com/authkit/authkit/internal/testkit"
 	"github.com/authkit/authkit/memstore"
 	"github.com/authkit/authkit/smtpmail"
 )
-
-// chromium returns the path of a Chromium to drive, or skips the test:
-// AUTHKIT_TEST_CHROME names one, else chromium is looked for on the PATH.
-func chromium(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("AUTHKIT_TEST_CHROME"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no Chromium found: install chromium (or set AUTHKIT_TEST_CHROME) to run the browser tests")
-	return ""
-}
 
 // browser starts a headless Chromium for the test and returns a context
 // that drives one tab of it. If the test fails, a screenshot of the whole
@@ -48,20 +32,7 @@ func chromium(t testing.TB) string {
 // with go test -artifacts -outputdir DIR).
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	tab, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(cancel)
+	tab := browsertest.Tab(t)
 	// A watchdog for the whole browser: generous, only to turn a hang
 	// into a failure. Each step has its own deadline (see do).
 	tab, cancelWatchdog := context.WithTimeout(tab, 6*testkit.Timeout)

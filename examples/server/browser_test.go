@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,43 +12,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authkit/authkit/internal/browsertest"
 	"github.com/authkit/authkit/internal/testkit"
 )
-
-// chromium returns the path of a Chromium to drive, or skips the test:
-// AUTHKIT_TEST_CHROME names one, else chromium is looked for on the PATH.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("AUTHKIT_TEST_CHROME"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no Chromium found: install chromium (or set AUTHKIT_TEST_CHROME) to run the browser tests")
-	return ""
-}
 
 // browser starts a headless Chromium for the test and returns a context
 // that drives one tab of it.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(cancel)
+	ctx := browsertest.Tab(t)
 	// A watchdog for the whole browser, which a timeout on the tab's first
 	// use would bound: generous, only to turn a hang into a failure.
 	ctx, cancelTimeout := context.WithTimeout(ctx, 4*testkit.Timeout)
