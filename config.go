@@ -236,6 +236,19 @@ type Config struct {
 	// MailTimeout bounds one delivery attempt. If zero, 30 seconds.
 	MailTimeout time.Duration
 
+	// CustomClaims, if not nil, adds the host's own claims, such as a role
+	// or a tenant, to every access token the kit issues for user u in
+	// session s: at sign-in, at each refresh, after a password change and
+	// at reauthentication. It is called on the request path before the
+	// session is begun or renewed, so a refresh picks up a changed role;
+	// an error from it fails the flow and leaves the session as it was.
+	// The names must not be reserved (IsReservedClaim), the values must
+	// be JSON, and their object at most MaxCustomClaimsBytes; claims that
+	// break these rules fail the flow with ErrCustomClaims. Read them back
+	// with Claims.Custom (httpauth.Claim in handlers). Like every claim
+	// they are signed, not encrypted: the token's holder can read them.
+	CustomClaims func(ctx context.Context, u User, s Session) (map[string]any, error)
+
 	// OnEvent, if not nil, receives every security event (logins, failures,
 	// resets, …) for audit logs and metrics. It is called synchronously on the
 	// request path, so it must be fast and must not block. Events never carry

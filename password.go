@@ -223,7 +223,11 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c
 	}
 	if s, err := a.liveSession(ctx, u.ID, pc.SessionID); err == nil {
 		t.SessionID = s.ID
-		if t.AccessToken, err = a.accessFor(u, s, now, &t); err != nil {
+		custom, err := a.customClaims(ctx, u, s)
+		if err != nil {
+			return Tokens{}, err
+		}
+		if t.AccessToken, err = a.accessFor(u, s, custom, now, &t); err != nil {
 			return Tokens{}, err
 		}
 	}

@@ -619,8 +619,12 @@ func (a *Authenticator) Reauthenticate(ctx context.Context, claims *Claims, pass
 	a.guessedRight(ctx, g)
 	now := a.now()
 	s.AuthMethods, s.AuthTime = methods, now
+	custom, err := a.customClaims(ctx, u, s)
+	if err != nil {
+		return Tokens{}, err
+	}
 	t := Tokens{SessionID: s.ID, User: u}
-	if t.AccessToken, err = a.accessFor(u, s, now, &t); err != nil {
+	if t.AccessToken, err = a.accessFor(u, s, custom, now, &t); err != nil {
 		return Tokens{}, err
 	}
 	a.emit(ctx, c, Event{Type: EventReauthenticated, UserID: u.ID, SessionID: s.ID})

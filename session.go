@@ -33,10 +33,10 @@ func splitRefresh(token string) (sid, secret string, ok bool) {
 	return sid, secret, ok && validID(sid) && secret != ""
 }
 
-// accessFor signs an access token for u in session s and records its
-// lifetime in t.
-func (a *Authenticator) accessFor(u User, s Session, now time.Time, t *Tokens) (string, error) {
-	at, exp, err := a.newAccessToken(u, s, now)
+// accessFor signs an access token for u in session s, with custom, the
+// host's claims for it (customClaims), and records its lifetime in t.
+func (a *Authenticator) accessFor(u User, s Session, custom []byte, now time.Time, t *Tokens) (string, error) {
+	at, exp, err := a.newAccessToken(u, s, custom, now)
 	t.ExpiresIn = exp.Sub(now)
 	return at, err
 }
@@ -102,6 +102,12 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Clie
 	if err := a.accountUsable(u); err != nil {
 		return Tokens{}, err
 	}
+	// The host's claims are asked for before the token is spent, so that
+	// their failure leaves the session as it was.
+	custom, err := a.customClaims(ctx, u, s)
+	if err != nil {
+		return Tokens{}, err
+	}
 	newSecretValue, err := newSecret()
 	if err != nil {
 		return Tokens{}, err
@@ -123,7 +129,7 @@ func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Clie
 		return Tokens{}, fmt.Errorf("authkit: refresh: %w", err)
 	}
 	t := Tokens{RefreshToken: s.ID + refreshSeparator + newSecretValue, RefreshExpiresAt: s.ExpiresAt, RefreshExpiresIn: s.ExpiresAt.Sub(now), SessionID: s.ID, User: u}
-	if t.AccessToken, err = a.accessFor(u, s, now, &t); err != nil {
+	if t.AccessToken, err = a.accessFor(u, s, custom, now, &t); err != nil {
 		return Tokens{}, err
 	}
 	a.emit(ctx, c, Event{Type: EventSessionRenewed, UserID: u.ID, SessionID: s.ID})

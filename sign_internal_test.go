@@ -41,7 +41,7 @@ func BenchmarkSign(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := kr.sign(claims); err != nil {
+				if _, err := kr.sign(claims, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -99,11 +99,15 @@ func (a *Authenticator) startSession(ctx context.Context, u User, methods []stri
 		UserAgent: client.UserAgent, ClientAddr: client.Addr,
 		AuthMethods: append([]string(nil), methods...), AuthTime: now,
 	}
+	custom, err := a.customClaims(ctx, u, s)
+	if err != nil {
+		return Tokens{}, err
+	}
 	if err := a.store.CreateSession(ctx, s); err != nil {
 		return Tokens{}, fmt.Errorf("authkit: start session: %w", err)
 	}
 	t := Tokens{RefreshToken: sid + refreshSeparator + secret, RefreshExpiresAt: s.ExpiresAt, RefreshExpiresIn: s.ExpiresAt.Sub(now), SessionID: sid, User: u}
-	if t.AccessToken, err = a.accessFor(u, s, now, &t); err != nil {
+	if t.AccessToken, err = a.accessFor(u, s, custom, now, &t); err != nil {
 		return Tokens{}, err
 	}
 	a.emit(ctx, c, Event{Type: EventSessionCreated, UserID: u.ID, SessionID: sid})

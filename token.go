@@ -54,6 +54,10 @@ type Claims struct {
 	AuthMethods []string         `json:"amr,omitempty"`
 	AuthTime    *jwt.NumericDate `json:"auth_time,omitempty"`
 	jwt.RegisteredClaims
+
+	// payload is the verified token's JSON claims, from which Custom reads
+	// the host's own.
+	payload []byte
 }
 
 // keyring signs with one key and verifies with any of its keys, pinning each
@@ -150,9 +154,14 @@ func (a *Authenticator) JWKS() JWKSet {
 	return a.keys.Load().jwks
 }
 
-// sign returns the signed compact JWT for claims.
-func (kr *keyring) sign(claims *Claims) (string, error) {
-	t := jwt.NewWithClaims(kr.signing.method, claims)
+// sign returns the signed compact JWT for claims and custom, the host's
+// claims as a JSON object (nil for none).
+func (kr *keyring) sign(claims *Claims, custom []byte) (string, error) {
+	var c jwt.Claims = claims
+	if custom != nil {
+		c = withCustom{claims, custom}
+	}
+	t := jwt.NewWithClaims(kr.signing.method, c)
 	t.Header["kid"] = kr.signing.id
 	t.Header["typ"] = accessTokenType
 	s, err := t.SignedString(kr.signing.sign)
@@ -300,7 +309,7 @@ func (kr *keyring) verify(token string) (*Claims, error) {
 	if !ok {
 		return nil, invalid("payload encoding")
 	}
-	claims := new(Claims)
+	claims := &Claims{payload: rawClaims}
 	if json.Unmarshal(rawClaims, claims) != nil {
 		return nil, invalid("malformed claims")
 	}
@@ -319,8 +328,9 @@ func (kr *keyring) verify(token string) (*Claims, error) {
 	return claims, nil
 }
 
-// newAccessToken signs an access token for u in session sid.
-func (a *Authenticator) newAccessToken(u User, s Session, now time.Time) (string, time.Time, error) {
+// newAccessToken signs an access token for u in session s, with custom,
+// the host's claims for it (customClaims).
+func (a *Authenticator) newAccessToken(u User, s Session, custom []byte, now time.Time) (string, time.Time, error) {
 	exp := now.Add(a.cfg.AccessTokenTTL)
 	claims := &Claims{
 		UserID:       u.ID,
@@ -341,6 +351,6 @@ func (a *Authenticator) newAccessToken(u User, s Session, now time.Time) (string
 	if !s.AuthTime.IsZero() {
 		claims.AuthTime = jwt.NewNumericDate(s.AuthTime)
 	}
-	signed, err := a.keys.Load().sign(claims)
+	signed, err := a.keys.Load().sign(claims, custom)
 	return signed, exp, err
 }

@@ -63,6 +63,28 @@ func ClaimsFrom(ctx context.Context) (*authkit.Claims, bool) {
 	return p.claims, true
 }
 
+// Claim returns the custom claim name (authkit.Config.CustomClaims) of
+// the access token that RequireUser, LoadUser or RequireToken accepted for
+// the request whose context is ctx, decoded as a T:
+//
+//	roles, _ := httpauth.Claim[[]string](r.Context(), "roles")
+//
+// It reports false for an anonymous request, a token without the claim, a
+// reserved name (read those from ClaimsFrom's fields), or a value that
+// does not decode as a T, such as a string where T is a number.
+func Claim[T any](ctx context.Context, name string) (T, bool) {
+	var v T
+	claims, ok := ClaimsFrom(ctx)
+	if !ok {
+		return v, false
+	}
+	if found, err := claims.Custom(name, &v); !found || err != nil {
+		var zero T
+		return zero, false
+	}
+	return v, true
+}
+
 // RequireUser returns middleware that lets a request through to next only
 // with an access token in its "Authorization: Bearer" header that is good
 // now, and puts the token's user and claims in the request context
