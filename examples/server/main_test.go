@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -184,13 +183,8 @@ func TestServerPostgreSQL(t *testing.T) {
 }
 
 func TestServerMySQL(t *testing.T) {
-	dsn := os.Getenv("AUTHKIT_TEST_MYSQL_DSN")
-	if dsn == "" {
-		t.Skip("set AUTHKIT_TEST_MYSQL_DSN to run the reference server on MySQL/MariaDB")
-	}
-	cfg, err := gomysql.ParseDSN(dsn)
-	require.NoError(t, err)
-	admin, err := mysql.Open(t.Context(), mysqlURL(cfg, cfg.DBName))
+	server := testkit.MySQLURL(t)
+	admin, err := mysql.Open(t.Context(), server)
 	require.NoError(t, err)
 	name := "authkit_server_" + strings.ToLower(rand.Text())
 	_, err = admin.ExecContext(t.Context(), "CREATE DATABASE "+name)
@@ -200,19 +194,10 @@ func TestServerMySQL(t *testing.T) {
 		_ = admin.Close()
 	})
 
-	exercise(t, start(t, map[string]string{"AUTHKIT_DATABASE_URL": mysqlURL(cfg, name)}), "linus@example.com")
-}
-
-// mysqlURL turns a go-sql-driver configuration into the server's mysql://
-// URL for database name.
-func mysqlURL(cfg *gomysql.Config, name string) string {
-	u := url.URL{Scheme: "mysql", Host: cfg.Addr, Path: "/" + name}
-	if cfg.Passwd != "" {
-		u.User = url.UserPassword(cfg.User, cfg.Passwd)
-	} else {
-		u.User = url.User(cfg.User)
-	}
-	return u.String()
+	u, err := url.Parse(server)
+	require.NoError(t, err)
+	u.Path = "/" + name
+	exercise(t, start(t, map[string]string{"AUTHKIT_DATABASE_URL": u.String()}), "linus@example.com")
 }
 
 func TestServerPages(t *testing.T) {

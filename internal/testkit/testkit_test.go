@@ -195,3 +195,18 @@ func TestFinishAndReceive(t *testing.T) {
 	close(ch)
 	assert.Equal(t, []string{"a closed channel: channel closed"}, run(t, func(tb testing.TB) { testkit.Receive(tb, ch, "a closed channel") }))
 }
+
+// TestMySQLURL checks that the MySQL variable is read as the mysql:// URL
+// mysql.Open takes, and that a go-sql-driver DSN, as earlier versions
+// asked for, becomes the same URL with its password and parameters.
+func TestMySQLURL(t *testing.T) {
+	for value, want := range map[string]string{
+		"mysql://root@127.0.0.1:3306/test":                "mysql://root@127.0.0.1:3306/test",
+		"root@tcp(127.0.0.1:3306)/test?parseTime=true":    "mysql://root@127.0.0.1:3306/test?parseTime=true",
+		"app:s%3Acret@tcp(db.internal:3307)/app?tls=true": "mysql://app:s%253Acret@db.internal:3307/app?tls=true",
+		"app:p@ss@tcp(127.0.0.1:3306)/app":                "mysql://app:p%40ss@127.0.0.1:3306/app",
+	} {
+		t.Setenv(testkit.MySQLVariable, value)
+		assert.Equal(t, want, testkit.MySQLURL(t), "from %q", value)
+	}
+}

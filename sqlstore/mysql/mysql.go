@@ -70,7 +70,7 @@ func New(db *sql.DB) (*sqlstore.Store, error) {
 // URLs carry credentials: take them from the environment or a secret store,
 // and use tls=true (or a registered TLS config) across any network.
 func Open(ctx context.Context, rawURL string) (*sql.DB, error) {
-	cfg, err := parseURL(rawURL)
+	cfg, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open mysql: %w", err)
 	}
@@ -89,8 +89,12 @@ func Open(ctx context.Context, rawURL string) (*sql.DB, error) {
 	return db, nil
 }
 
-// parseURL turns a mysql:// URL into a go-sql-driver configuration.
-func parseURL(rawURL string) (*gomysql.Config, error) {
+// ParseURL turns a URL of the form Open takes,
+// mysql://user:password@host:port/database?params, into a go-sql-driver
+// configuration, for a host that opens its own pool (gomysql.NewConnector)
+// from the same URL as the rest of its settings. Errors never quote the
+// URL, which holds the password.
+func ParseURL(rawURL string) (*gomysql.Config, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// url's errors quote the URL, password included.

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,21 +14,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authkit/authkit"
+	"github.com/authkit/authkit/internal/testkit"
 	"github.com/authkit/authkit/sqlstore/internal/enginetest"
 	"github.com/authkit/authkit/sqlstore/mysql"
 )
 
-// dsnVariable names the environment variable with the go-sql-driver DSN of
-// the MySQL or MariaDB server the tests use.
-const dsnVariable = "AUTHKIT_TEST_MYSQL_DSN"
-
-// serverConfig returns the server's configuration, or skips tb.
+// serverConfig returns the configuration of the server the tests use
+// (testkit.MySQLURL), or skips tb.
 func serverConfig(tb testing.TB) *gomysql.Config {
 	tb.Helper()
-	dsn := os.Getenv(dsnVariable)
-	enginetest.SkipUnless(tb, dsnVariable, dsn)
-	cfg, err := gomysql.ParseDSN(dsn)
-	require.NoError(tb, err, "parse %s", dsnVariable)
+	cfg, err := mysql.ParseURL(testkit.MySQLURL(tb))
+	require.NoError(tb, err, "parse %s", testkit.MySQLVariable)
 	return cfg
 }
 
