@@ -126,6 +126,20 @@ type Config struct {
 	// authenticated request. Off by default.
 	CheckSession bool
 
+	// TokenCacheBytes bounds the memory of the cache of access tokens
+	// that verified: a token shown again (the same client's next request)
+	// is not verified again but answered with the claims it verified to,
+	// as long as it is within its validity (exp and nbf, with Leeway,
+	// checked against Now on every use). Only tokens that verified enter
+	// it, so made-up tokens cannot push good ones out; rotating or removing
+	// keys (SetKeys) empties it, so no token outlives its key. It is what
+	// makes a token's second check cheap: the user is still loaded and
+	// checked on every request (Authenticate). It counts each token's
+	// bytes, its claims' and 512 bytes for the rest. If zero,
+	// DefaultTokenCacheBytes (16 MiB, about ten thousand tokens); below
+	// zero, no cache.
+	TokenCacheBytes int
+
 	// Leeway is the clock skew allowed when checking "exp", "nbf" and "iat".
 	// If zero, 30 seconds.
 	Leeway time.Duration

@@ -25,7 +25,7 @@ func BenchmarkSign(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			kr, err := newKeyring(key, nil, verifyRules{benchIssuer, benchIssuer, DefaultLeeway, time.Now})
+			kr, err := newKeyring(key, nil, verifyRules{issuer: benchIssuer, audience: benchIssuer, leeway: DefaultLeeway, now: time.Now})
 			if err != nil {
 				b.Fatal(err)
 			}

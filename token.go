@@ -67,6 +67,8 @@ type keyring struct {
 	byID    map[string]*Key
 	claims  *jwt.Validator
 	jwks    JWKSet
+	// verified remembers the tokens that verified here (nil: no cache).
+	verified *tokenCache
 }
 
 // verifyRules are the claim checks of a keyring.
@@ -74,6 +76,9 @@ type verifyRules struct {
 	issuer, audience string
 	leeway           time.Duration
 	now              func() time.Time
+	// cacheBytes bounds the cache of verified tokens (tokenCache): zero
+	// for DefaultTokenCacheBytes, below zero for none.
+	cacheBytes int
 }
 
 // newKeyring checks the keys and builds the claim checks. signing may be
@@ -117,6 +122,7 @@ func newKeyring(signing *Key, verification []*Key, r verifyRules) (*keyring, err
 		jwt.WithLeeway(r.leeway),
 		jwt.WithTimeFunc(r.now),
 	)
+	kr.verified = newTokenCache(r.cacheBytes, r.leeway, r.now)
 	return kr, nil
 }
 
@@ -129,7 +135,7 @@ func configKeyring(c Config, signing *Key, verification []*Key) (*keyring, error
 		}
 		signing = k
 	}
-	return newKeyring(signing, verification, verifyRules{c.Issuer, c.Audience, c.Leeway, c.Now})
+	return newKeyring(signing, verification, verifyRules{c.Issuer, c.Audience, c.Leeway, c.Now, c.TokenCacheBytes})
 }
 
 // SetKeys rotates the keys of a running Authenticator: signing signs every
@@ -270,11 +276,28 @@ func asciiEqualFold(a, b string) bool {
 // "kid" verifies with its own algorithm, which the header must name, and
 // only golang-jwt's signature primitives and claim checks are used. The
 // signature is checked before the claims are decoded.
+//
+// A token that verified before is answered from the keyring's cache
+// (tokenCache) while it is within its validity, with a copy of its claims.
 func (kr *keyring) verify(token string) (*Claims, error) {
 	invalid := func(why string) error { return fmt.Errorf("%w: %s", ErrInvalidToken, why) }
 	if len(token) > maxTokenBytes {
 		return nil, invalid("too large")
 	}
+	if kr.verified != nil {
+		if claims, ok := kr.verified.get(token); ok {
+			return claims, nil
+		}
+	}
+	claims, err := kr.verifyFully(token, invalid)
+	if err == nil && kr.verified != nil {
+		kr.verified.put(token, claims.clone())
+	}
+	return claims, err
+}
+
+// verifyFully is verify without the cache.
+func (kr *keyring) verifyFully(token string, invalid func(why string) error) (*Claims, error) {
 	header64, rest, ok1 := strings.Cut(token, ".")
 	payload64, sig64, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.Contains(sig64, ".") {

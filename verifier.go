@@ -44,6 +44,11 @@ type VerifierConfig struct {
 	// Leeway is the clock skew allowed. If zero, 30 seconds.
 	Leeway time.Duration
 
+	// TokenCacheBytes bounds the cache of tokens that verified, as
+	// Config.TokenCacheBytes does for an Authenticator. If zero,
+	// DefaultTokenCacheBytes (16 MiB); below zero, no cache.
+	TokenCacheBytes int
+
 	// HTTPClient fetches JWKSURL. If nil, a client with a 10 second
 	// timeout. The Verifier fetches with a copy of it (the caller's client
 	// is left as it is) that follows a redirect only within JWKSURL's
@@ -176,7 +181,7 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	v := &Verifier{cfg: cfg, rules: verifyRules{cfg.Issuer, cfg.Audience, cfg.Leeway, cfg.Now}}
+	v := &Verifier{cfg: cfg, rules: verifyRules{cfg.Issuer, cfg.Audience, cfg.Leeway, cfg.Now, cfg.TokenCacheBytes}}
 	static, err := newKeyring(nil, cfg.Keys, v.rules)
 	if err != nil {
 		return nil, err
