@@ -25,6 +25,11 @@ type Authenticator struct {
 	factorKeys *factorKeyring
 	// housekeeping runs Cleanup on a schedule; nil when it is off.
 	housekeeping *housekeeper
+	// users remembers the users Authenticate loaded, kept true by watcher;
+	// nil when there is no cache (no watcher, or UserCacheTTL below zero).
+	users     *userCache
+	watcher   UserWatcher
+	stopWatch func(context.Context) error
 }
 
 // New checks cfg, fills in its defaults and returns a ready Authenticator,
@@ -62,16 +67,24 @@ func New(cfg Config) (*Authenticator, error) {
 	if c.Housekeeping > 0 {
 		a.housekeeping = a.startHousekeeping(c.Housekeeping)
 	}
+	if a.watcher = c.userWatcher(); a.watcher != nil && c.UserCacheTTL > 0 {
+		a.users = newUserCache(c.UserCacheTTL, c.UserCacheSize, c.Now)
+		a.stopWatch = a.startUserCache(a.watcher)
+	}
 	return a, nil
 }
 
-// Close stops the housekeeping, stops accepting mail and waits until the
+// Close stops the housekeeping and the watching of users, stops accepting mail and waits until the
 // queued messages are delivered or ctx ends; in that case it abandons the
 // rest and returns an error that says how many were lost and wraps
 // ctx.Err(). The Authenticator must not be used for flows that send mail
 // after Close.
 func (a *Authenticator) Close(ctx context.Context) error {
-	return errors.Join(a.housekeeping.close(ctx), a.mail.close(ctx))
+	err := errors.Join(a.housekeeping.close(ctx), a.mail.close(ctx))
+	if a.stopWatch != nil {
+		err = errors.Join(err, a.stopWatch(ctx))
+	}
+	return err
 }
 
 // bookkeepingTimeout bounds the steps a flow finishes after its client
@@ -134,7 +147,7 @@ func (a *Authenticator) SetActive(ctx context.Context, userID string, active boo
 		upd.BumpTokenVersion, upd.EndSessions = true, true
 		typ = EventUserDisabled
 	}
-	if _, err := a.store.UpdateUser(ctx, userID, upd); err != nil {
+	if _, err := a.updateUser(ctx, userID, upd); err != nil {
 		return fmt.Errorf("authkit: set active: %w", err)
 	}
 	a.emit(ctx, c, Event{Type: typ, UserID: userID})

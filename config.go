@@ -140,6 +140,29 @@ type Config struct {
 	// zero, no cache.
 	TokenCacheBytes int
 
+	// UserCacheTTL is how long Authenticate may serve a user it loaded
+	// from memory instead of reading the Store again, while a UserWatcher
+	// (UserWatcher, or the Store when it is one) is watching for changes:
+	// every change that cuts tokens off (a logout everywhere, a password
+	// reset or change, a disabling, a deletion, or any other UpdateUser
+	// but a timestamp's) drops the user at once on the instance that made
+	// it and, through the watcher, within about a second on every other
+	// instance. When the watcher cannot watch, every request reads the
+	// Store until it recovers, so no instance serves a user it cannot
+	// know to be current. If zero, DefaultUserCacheTTL (10 seconds) when
+	// there is a watcher; below zero, no cache (a read per request).
+	// Without a watcher there is never a cache.
+	UserCacheTTL time.Duration
+
+	// UserCacheSize bounds the users the cache holds. If zero,
+	// DefaultUserCacheSize (ten thousand, a few megabytes).
+	UserCacheSize int
+
+	// UserWatcher tells this instance of the service when a user changed
+	// on any instance (see UserCacheTTL). If nil, the Store when it
+	// implements UserWatcher (memstore does, and sqlstore's engines do).
+	UserWatcher UserWatcher
+
 	// Leeway is the clock skew allowed when checking "exp", "nbf" and "iat".
 	// If zero, 30 seconds.
 	Leeway time.Duration
@@ -348,6 +371,7 @@ func (c Config) withDefaults() (Config, error) {
 		"BcryptCost": c.BcryptCost, "MinPasswordLength": c.MinPasswordLength,
 		"MaxConcurrentHashes": c.MaxConcurrentHashes, "MailQueueSize": c.MailQueueSize,
 		"MailWorkers": c.MailWorkers, "MailMaxAttempts": c.MailMaxAttempts,
+		"UserCacheSize": c.UserCacheSize,
 	} {
 		if n < 0 {
 			return c, configError("%s must not be negative", name)
@@ -386,6 +410,8 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.MailTimeout, DefaultMailTimeout)
 	setDefault(&c.MaxHashWait, DefaultMaxHashWait)
 	setDefault(&c.DeviceTTL, DefaultDeviceTTL)
+	setDefault(&c.UserCacheTTL, DefaultUserCacheTTL)
+	setDefault(&c.UserCacheSize, DefaultUserCacheSize)
 	if c.deviceKey, err = deriveDeviceKey(c); err != nil {
 		return c, err
 	}

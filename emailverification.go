@@ -47,7 +47,7 @@ func (a *Authenticator) VerifyEmail(ctx context.Context, token string, c Client)
 		return false, ErrTokenExpired
 	}
 	verified := true
-	if _, err := a.store.UpdateUser(ctx, t.UserID, UserUpdate{EmailVerified: &verified, UpdatedAt: now}); err != nil {
+	if _, err := a.updateUser(ctx, t.UserID, UserUpdate{EmailVerified: &verified, UpdatedAt: now}); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return false, ErrInvalidToken
 		}
@@ -111,7 +111,7 @@ func (a *Authenticator) DeclineRegistration(ctx context.Context, token string, c
 		a.emit(ctx, c, Event{Type: EventTokenInvalid, UserID: u.ID, Reason: "decline_verified"})
 		return ErrInvalidToken
 	}
-	if err := a.store.DeleteUser(ctx, u.ID); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := a.deleteUser(ctx, u.ID); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("authkit: decline registration: %w", err)
 	}
 	a.emit(ctx, c, Event{Type: EventUserDeleted, UserID: u.ID, Reason: "registration_declined"})

@@ -112,7 +112,7 @@ func (a *Authenticator) rehash(ctx context.Context, u User, password string) {
 	if err != nil {
 		return
 	}
-	_, err = a.store.UpdateUser(ctx, u.ID, UserUpdate{PasswordHash: &hash, IfPasswordHash: u.PasswordHash, UpdatedAt: a.now()})
+	_, err = a.updateUser(ctx, u.ID, UserUpdate{PasswordHash: &hash, IfPasswordHash: u.PasswordHash, UpdatedAt: a.now()})
 	if err != nil && !errors.Is(err, ErrConflict) {
 		a.cfg.Logger.WarnContext(ctx, "authkit: rehash password", "user_id", u.ID, "error", err)
 	}
@@ -197,7 +197,7 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c
 		return Tokens{}, fmt.Errorf("authkit: change password: spend reset links: %w", err)
 	}
 	now := a.now()
-	u, err = a.store.UpdateUser(ctx, u.ID, UserUpdate{
+	u, err = a.updateUser(ctx, u.ID, UserUpdate{
 		PasswordHash: &newHash, IfPasswordHash: u.PasswordHash,
 		BumpTokenVersion: true, EndSessions: true, KeepSession: pc.SessionID, UpdatedAt: now,
 	})

@@ -74,7 +74,7 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, password strin
 		return ErrTokenExpired
 	}
 	verified := true
-	u, err := a.store.UpdateUser(ctx, t.UserID, UserUpdate{
+	u, err := a.updateUser(ctx, t.UserID, UserUpdate{
 		PasswordHash: &newHash, EmailVerified: &verified,
 		BumpTokenVersion: true, EndSessions: true, UpdatedAt: now,
 	})

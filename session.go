@@ -202,7 +202,7 @@ func (a *Authenticator) Logout(ctx context.Context, refreshToken string, c Clien
 // LogoutAll ends every session of the user and cuts off every access token
 // issued before, at once, wherever the user is loaded.
 func (a *Authenticator) LogoutAll(ctx context.Context, userID string, c Client) error {
-	if _, err := a.store.UpdateUser(ctx, userID, UserUpdate{BumpTokenVersion: true, EndSessions: true, UpdatedAt: a.now()}); err != nil {
+	if _, err := a.updateUser(ctx, userID, UserUpdate{BumpTokenVersion: true, EndSessions: true, UpdatedAt: a.now()}); err != nil {
 		return fmt.Errorf("authkit: logout all: %w", err)
 	}
 	a.emit(ctx, c, Event{Type: EventLogoutAll, UserID: userID})

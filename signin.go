@@ -130,7 +130,7 @@ func (a *Authenticator) startSession(ctx context.Context, u User, methods []stri
 // sees it, where a read would see the row as it was and miss a change
 // whose ending of sessions ran before this session was inserted.
 func (a *Authenticator) confirmSignIn(ctx context.Context, checked User, sid string, c Client) error {
-	cur, err := a.store.UpdateUser(ctx, checked.ID, UserUpdate{IfPasswordHash: checked.PasswordHash, UpdatedAt: a.now()})
+	cur, err := a.updateUser(ctx, checked.ID, UserUpdate{IfPasswordHash: checked.PasswordHash, UpdatedAt: a.now()})
 	if errors.Is(err, ErrConflict) {
 		// The hash changed. A rehash by a concurrent login keeps the token
 		// version; every other write of a hash raises it.

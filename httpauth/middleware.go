@@ -39,8 +39,9 @@ func (h *Handler) vouched(ctx context.Context) (*principal, bool) {
 
 // UserFrom returns the user that RequireUser or LoadUser loaded for the
 // request whose context is ctx. It reports false for an anonymous request.
-// The user was loaded from the Store during this request by
-// Authenticator.Authenticate, so it is active and its token version matched
+// The user was loaded by Authenticator.Authenticate for this request (from
+// the Store, or from its user cache, which every change that cuts tokens
+// off empties of the user), so it is active and its token version matched
 // the access token's.
 func UserFrom(ctx context.Context) (authkit.User, bool) {
 	p, ok := withLoadedUser(ctx)

@@ -15,6 +15,7 @@ var (
 	_ authkit.Store       = (*Store)(nil)
 	_ authkit.FactorStore = (*Store)(nil)
 	_ authkit.Limiter     = (*Store)(nil)
+	_ authkit.UserWatcher = (*Store)(nil)
 )
 
 // Store is an in-memory authkit.Store and authkit.FactorStore. The zero
@@ -29,6 +30,10 @@ type Store struct {
 	// MemoryLimiter makes the Store a Limiter, so that Authenticators
 	// sharing the Store share their rate limits.
 	authkit.MemoryLimiter
+
+	// watchMu guards watchers, the UserWatcher callbacks of WatchUsers.
+	watchMu  sync.Mutex
+	watchers map[*func(string)]struct{}
 
 	mu sync.RWMutex
 	// users holds every user by ID.
@@ -91,7 +96,38 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	}
 	delete(s.totp, id)
 	delete(s.recovery, id)
+	s.changed(id)
 	return nil
+}
+
+// WatchUsers implements authkit.UserWatcher for the Authenticators that
+// share the Store: it calls changed for every UpdateUser (but a
+// UserUpdate.TouchOnly one) and DeleteUser, before that call returns, so
+// a change is seen by every Authenticator at once. It is ready at once and
+// returns ctx's error when ctx ends.
+func (s *Store) WatchUsers(ctx context.Context, ready func(), changed func(userID string)) error {
+	s.watchMu.Lock()
+	if s.watchers == nil {
+		s.watchers = map[*func(string)]struct{}{}
+	}
+	s.watchers[&changed] = struct{}{}
+	ready()
+	s.watchMu.Unlock()
+	<-ctx.Done()
+	s.watchMu.Lock()
+	delete(s.watchers, &changed)
+	s.watchMu.Unlock()
+	return ctx.Err()
+}
+
+// changed tells the watchers that user id changed. It runs under s.mu, so
+// that no reader sees the change before the watchers have.
+func (s *Store) changed(id string) {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	for f := range s.watchers {
+		(*f)(id)
+	}
 }
 
 // CreateUser inserts u. It returns authkit.ErrAlreadyExists if a user with
@@ -195,6 +231,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd authkit.UserUpdat
 		}
 	}
 	s.users[id] = u
+	if !upd.TouchOnly() {
+		s.changed(id)
+	}
 	return u, nil
 }
 
