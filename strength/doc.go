@@ -9,9 +9,9 @@
 // its dictionaries are built when the program starts, in every program
 // that imports this package, whether or not it ever checks a password.
 // Measured with GODEBUG=inittrace=1 on a 2-core machine: 15 to 25 ms of
-// init and 11.5 MB allocated (8 MB still live after init), where other
-// reports give some 85 ms on smaller machines; and the binary grows by
-// about 2.5 MB. A check then takes about 0.5 ms. The root package's
+// init (more on a slower or busier one) and 11.5 MB allocated, 8 MB of it
+// still live after init; the binary grows by about 2.5 MB. A check then
+// takes about 0.5 ms. The root package's
 // default policy (authkit.DefaultPasswordPolicy) costs nothing at init:
 // it searches its list as embedded.
 //
