@@ -9,7 +9,10 @@ import (
 // The wording of field errors for people: the "fields" member of an
 // invalid_input problem. The core reports codes (authkit.FieldCode); this
 // table words them as the original design did, so translating the API is a
-// change to this table alone.
+// change to this table alone. The one exception is a password refused by a
+// password policy (authkit.PasswordRefusal): its own message, which may say
+// more than its code does (which detail the password is too similar to,
+// what made it weak), is shown as it is.
 
 // fieldWording words each code; a "%d" takes the FieldError's Limit.
 var fieldWording = map[authkit.FieldCode]string{
