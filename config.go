@@ -188,6 +188,15 @@ type Config struct {
 	// are always refused: bcrypt would silently ignore the rest.
 	MinPasswordLength int
 
+	// PasswordPolicy decides whether a new password may be set, in every
+	// flow that sets one, after the length rules (see PasswordPolicy for
+	// when it runs and how its errors are reported). If nil,
+	// DefaultPasswordPolicy: common passwords, the user's own details and
+	// trivial patterns are refused. Add checks with PasswordPolicies (the
+	// strength and breach subpackages have two); set NoPasswordPolicy to
+	// turn the checks off.
+	PasswordPolicy PasswordPolicy
+
 	// MaxConcurrentHashes bounds how many password hashes run at once, so a
 	// login flood cannot take every CPU from the host service. Callers beyond
 	// the bound wait (honouring their context). If zero, max(1, CPUs-1).
@@ -414,6 +423,9 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.UserCacheSize, DefaultUserCacheSize)
 	if c.deviceKey, err = deriveDeviceKey(c); err != nil {
 		return c, err
+	}
+	if c.PasswordPolicy == nil {
+		c.PasswordPolicy = DefaultPasswordPolicy
 	}
 	if c.Limiter == nil {
 		c.Limiter = &MemoryLimiter{}

@@ -58,7 +58,9 @@
 // own failures and ends in signIn. The other files hold one concern each:
 // access.go (Authenticate), session.go (refresh, logout, sessions),
 // recovery.go (forgotten passwords), emailverification.go, validate.go
-// (input rules, reported as FieldCodes that the edge words), hasher.go
+// (input rules, reported as FieldCodes that the edge words),
+// passwordpolicy.go and policydefault.go (the rules for new passwords
+// beyond their length), hasher.go
 // (password hashing and its bound), token.go and keys.go (access tokens and
 // their keys), postoffice.go (mail off the request path), limit.go and
 // limiter.go (rate limits), guess.go (the budgets of password guesses),
@@ -78,6 +80,12 @@
 //   - Passwords: bcrypt, cost 12 by default, 8 characters to 72 bytes
 //     (refused beyond, never truncated), rehashed on login when the cost
 //     changes; hashing is bounded so a login flood cannot take every CPU.
+//   - New passwords pass a policy (Config.PasswordPolicy) in every flow
+//     that sets one, after the flow's proof and before anything is spent:
+//     by default, DefaultPasswordPolicy refuses common passwords, the
+//     user's own details and trivial patterns, with no composition rules
+//     (NIST SP 800-63B §3.1.1.2). The strength and breach subpackages add a
+//     zxcvbn estimate and a k-anonymous check against breached passwords.
 //   - Access tokens (RFC 9068: typ at+jwt, jti, client_id) have one
 //     encoding, refuse crit, pin their algorithm and key id, and require
 //     exp, iat, iss and aud; iss and aud default to Config.BaseURL, so that

@@ -44,6 +44,11 @@ var (
 	// waiting (for example password hashing under a login flood). The caller
 	// may retry later.
 	ErrBusy = errors.New("authkit: too busy, try again later")
+
+	// ErrPasswordRefused is the sentinel every *PasswordRefusal unwraps
+	// to: a PasswordPolicy refused a new password. The flows report a
+	// refusal as a *ValidationError on the password field.
+	ErrPasswordRefused = errors.New("authkit: password refused")
 )
 
 // Errors a Store returns. The Authenticator translates them into the flow
@@ -92,12 +97,43 @@ const (
 	CodeWrongCode FieldCode = "wrong_code"
 )
 
+// The codes of password refusals (PasswordRefusal), on the field of a new
+// password. The default policy (DefaultPasswordPolicy) uses the first
+// five; the strength and breach subpackages the last two.
+const (
+	// CodePasswordTooCommon: the password is in the list of common
+	// passwords.
+	CodePasswordTooCommon FieldCode = "password_too_common"
+	// CodePasswordTooSimilar: the password is, or is a large part of, the
+	// user's email, its local part, the display name or the service's name.
+	CodePasswordTooSimilar FieldCode = "password_too_similar"
+	// CodePasswordEntirelyNumeric: the password is a short run of digits,
+	// such as a date, a phone number or a PIN.
+	CodePasswordEntirelyNumeric FieldCode = "password_entirely_numeric"
+	// CodePasswordRepeated: the password is one character, or a block of
+	// two or three, repeated ("aaaaaaaa", "abcabcabc").
+	CodePasswordRepeated FieldCode = "password_repeated"
+	// CodePasswordSequence: the password is a run of consecutive
+	// characters ("12345678", "abcdefgh", "87654321").
+	CodePasswordSequence FieldCode = "password_sequence"
+	// CodePasswordTooWeak: a strength estimate found the password too easy
+	// to guess.
+	CodePasswordTooWeak FieldCode = "password_too_weak"
+	// CodePasswordBreached: the password appears in a corpus of passwords
+	// exposed by data breaches.
+	CodePasswordBreached FieldCode = "password_breached"
+)
+
 // FieldError is one thing wrong with one input field.
 type FieldError struct {
 	// Code says what is wrong.
 	Code FieldCode
 	// Limit is the bound a CodeTooShort or CodeTooLong broke; otherwise 0.
 	Limit int
+	// Message, when not empty, says what is wrong for people, in English:
+	// a PasswordPolicy's own words (PasswordRefusal.Message). The kit's
+	// other checks leave it empty for the edge to word the Code.
+	Message string
 }
 
 // ValidationError reports input that breaks the kit's rules, with one or

@@ -19,8 +19,8 @@ func TestPasswordsAreNFKCNormalized(t *testing.T) {
 	cases := []struct{ name, registered, given string }{
 		{"ligature then letters", "\uFB01sh and chips", "fish and chips"},
 		{"letters then ligature", "fish and chips", "\uFB01sh and chips"},
-		{"full-width then ASCII", "Ｐａｓｓｗｏｒｄ１２３", "Password123"},
-		{"ASCII then full-width", "Password123", "Ｐａｓｓｗｏｒｄ１２３"},
+		{"full-width then ASCII", "Ｂｌｕｅｈｅｒｏｎ１２３", "Blueheron123"},
+		{"ASCII then full-width", "Blueheron123", "Ｂｌｕｅｈｅｒｏｎ１２３"},
 		{"decomposed then composed", "cafe\u0301 au lait", "caf\u00e9 au lait"},
 		{"composed then decomposed", "caf\u00e9 au lait", "cafe\u0301 au lait"},
 	}
@@ -141,10 +141,15 @@ func TestPasswordLimitsApplyToTheNormalizedForm(t *testing.T) {
 	require.LessOrEqual(t, len(expands), 72)
 	require.Greater(t, len(norm.NFKC.String(expands)), 72)
 	// Hangul typed as conjoining jamo: 9 bytes a syllable as typed, 3 in
-	// NFKC.
-	jamo := strings.Repeat("\u1100\u1161\u11A8", 9)
-	require.Greater(t, len(jamo), 72)
-	require.Equal(t, strings.Repeat("\uAC01", 9), norm.NFKC.String(jamo))
+	// NFKC. Nine syllables, each with its own initial consonant (one
+	// syllable repeated would be refused by the password policy).
+	var jamo, syllables strings.Builder
+	for i := range 9 {
+		jamo.WriteString(string(rune(0x1100+i)) + "\u1161\u11A8")
+		syllables.WriteRune(rune(0xAC01 + 588*i))
+	}
+	require.Greater(t, jamo.Len(), 72)
+	require.Equal(t, syllables.String(), norm.NFKC.String(jamo.String()))
 
 	cases := []struct {
 		name     string
@@ -163,11 +168,11 @@ func TestPasswordLimitsApplyToTheNormalizedForm(t *testing.T) {
 
 	// 81 bytes as typed, 27 in NFKC: a good password, which logs in as
 	// typed and composed.
-	_, err := k.Register(t.Context(), authkit.Registration{Email: "jamo@example.com", Password: jamo}, authkit.Client{})
+	_, err := k.Register(t.Context(), authkit.Registration{Email: "jamo@example.com", Password: jamo.String()}, authkit.Client{})
 	require.NoError(t, err, "a password of 27 bytes in NFKC")
-	_, err = k.Login(t.Context(), "jamo@example.com", jamo, authkit.Client{})
+	_, err = k.Login(t.Context(), "jamo@example.com", jamo.String(), authkit.Client{})
 	assert.NoError(t, err, "Login with the jamo as typed (81 bytes)")
-	_, err = k.Login(t.Context(), "jamo@example.com", norm.NFKC.String(jamo), authkit.Client{})
+	_, err = k.Login(t.Context(), "jamo@example.com", norm.NFKC.String(jamo.String()), authkit.Client{})
 	assert.NoError(t, err, "Login with the composed syllables")
 
 	// "p"×69 + "㎯" is 72 bytes as typed, and "p"×69 + "rad∕s2" in NFKC,

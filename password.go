@@ -143,7 +143,9 @@ type PasswordChange struct {
 // is given and that session still stands, the returned Tokens hold a fresh
 // access token for it (and no refresh token: the session's stays valid).
 // A wrong current password is a *ValidationError with CodeWrongPassword on
-// "current_password".
+// "current_password"; a new password that Config.PasswordPolicy refuses,
+// checked only once the current one was right, a *ValidationError on
+// "new_password".
 //
 // Each current password given spends a unit of the same failure budgets
 // as a login (see Limits): the known device's when c.Device is a valid
@@ -186,6 +188,13 @@ func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c
 		return Tokens{}, fieldError("current_password", CodeWrongPassword)
 	}
 	a.guessedRight(ctx, g)
+	policy := PasswordContext{Purpose: PasswordForChange, UserID: u.ID, Email: u.Email, DisplayName: u.DisplayName}
+	if err := a.applyPasswordPolicy(ctx, "new_password", pc.NewPassword, policy); err != nil {
+		if errors.Is(err, ErrInvalidInput) {
+			a.emit(ctx, c, Event{Type: EventPasswordChangeFail, UserID: u.ID, SessionID: pc.SessionID, Reason: "password_refused"})
+		}
+		return Tokens{}, err
+	}
 	newHash, err := a.hashPassword(ctx, pc.NewPassword)
 	if err != nil {
 		return Tokens{}, err

@@ -82,7 +82,7 @@ func TestAPasswordOfExactlyTheMinimumLengthIsAccepted(t *testing.T) {
 func TestLoginRefusesAPasswordOver72BytesUnchecked(t *testing.T) {
 	h := &countingHasher{BcryptHasher: authkit.BcryptHasher{Cost: 4}}
 	k := newKit(t, func(c *authkit.Config) { c.PasswordHasher = h })
-	pw72 := strings.Repeat("€", 24) // 72 bytes in UTF-8
+	pw72 := "一二三四五六七八九十百千万亿甲乙丙丁戊己庚辛壬癸" // 72 bytes in UTF-8: 24 ideographs
 	require.Len(t, pw72, authkit.MaxPasswordBytes)
 	k.register(t, "long@example.com", pw72)
 	_, err := k.Login(t.Context(), "long@example.com", pw72, authkit.Client{})

@@ -21,8 +21,10 @@ func (a *Authenticator) ForgotPassword(ctx context.Context, email string, c Clie
 // step it also marks the email verified (the mail proved it), ends every
 // session of the user and cuts off every access token issued before. It
 // signs nobody in. It returns a *ValidationError for a password that breaks
-// the policy (the token is not spent then), and ErrInvalidToken or
-// ErrTokenExpired for a bad token.
+// the length rules or that Config.PasswordPolicy refuses (the token is not
+// spent then: the user may try another password with the same link), and
+// ErrInvalidToken or ErrTokenExpired for a bad token. The policy runs only
+// once the token was found good.
 //
 // A completed reset clears the account's failure budgets (see Limits):
 // the ceiling (LoginFailuresSustained) and the strict budget
@@ -51,12 +53,21 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, password strin
 	now := a.now()
 	// Look before hashing, so that bogus tokens cost no password work; the
 	// token is spent atomically below.
-	if t, err := a.store.Token(ctx, hash); err != nil || t.Purpose != PurposeResetPassword || !t.UsedAt.IsZero() {
+	found, err := a.store.Token(ctx, hash)
+	if err != nil || found.Purpose != PurposeResetPassword || !found.UsedAt.IsZero() {
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("authkit: reset password: %w", err)
 		}
 		a.emit(ctx, c, Event{Type: EventTokenInvalid, Reason: "reset_password"})
 		return ErrInvalidToken
+	}
+	// The policy judges the password before the token is spent, so that a
+	// refused password leaves the link usable. An expired token is
+	// reported as such below, whatever the password.
+	if !now.After(found.ExpiresAt) {
+		if err := a.resetPolicy(ctx, found.UserID, password); err != nil {
+			return err
+		}
 	}
 	newHash, err := a.hashPassword(ctx, password)
 	if err != nil {
@@ -95,4 +106,18 @@ func (a *Authenticator) ResetPassword(ctx context.Context, token, password strin
 	a.emit(ctx, c, Event{Type: EventPasswordReset, UserID: u.ID})
 	a.queueNotice(u)
 	return nil
+}
+
+// resetPolicy applies the password policy to a reset of userID's password.
+// A user gone since the token was looked up makes the token invalid.
+func (a *Authenticator) resetPolicy(ctx context.Context, userID, password string) error {
+	u, err := a.store.UserByID(ctx, userID)
+	if errors.Is(err, ErrNotFound) {
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return fmt.Errorf("authkit: reset password: %w", err)
+	}
+	pc := PasswordContext{Purpose: PasswordForReset, UserID: u.ID, Email: u.Email, DisplayName: u.DisplayName}
+	return a.applyPasswordPolicy(ctx, "password", password, pc)
 }

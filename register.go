@@ -32,8 +32,9 @@ type Registered struct {
 
 // Register creates an account with a password, queues the verification
 // email and signs the new user in through the same step as every sign-in.
-// It returns a *ValidationError (wrapping ErrInvalidInput) for bad input
-// and ErrEmailTaken if the normalized email is registered. The email is
+// It returns a *ValidationError (wrapping ErrInvalidInput) for bad input,
+// a password that Config.PasswordPolicy refuses among it, and ErrEmailTaken
+// if the normalized email is registered. The email is
 // stored as NormalizeEmail gives it; a display name that holds control or
 // invisible characters (CodeControlCharacters) or a link
 // (CodeContainsLink) is refused.
@@ -62,11 +63,18 @@ func (a *Authenticator) Register(ctx context.Context, r Registration, c Client) 
 	if name == "" {
 		name = derivedDisplayName(email)
 	}
-	hash, err := a.hashPassword(ctx, r.Password)
+	id, err := newID()
 	if err != nil {
 		return Registered{}, err
 	}
-	id, err := newID()
+	pc := PasswordContext{Purpose: PasswordForRegister, UserID: id, Email: email, DisplayName: name}
+	if err := a.applyPasswordPolicy(ctx, "password", r.Password, pc); err != nil {
+		if errors.Is(err, ErrInvalidInput) {
+			a.emit(ctx, c, Event{Type: EventUserCreateFail, Reason: "password_refused"})
+		}
+		return Registered{}, err
+	}
+	hash, err := a.hashPassword(ctx, r.Password)
 	if err != nil {
 		return Registered{}, err
 	}

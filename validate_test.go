@@ -392,7 +392,7 @@ func TestPasswordRules(t *testing.T) {
 	a := newKit(t, func(c *authkit.Config) { c.MinPasswordLength = 10 })
 	rules := a.PasswordRules()
 	assert.Equal(t, authkit.PasswordRules{MinLength: 10, MaxBytes: authkit.MaxPasswordBytes}, rules)
-	_, err := a.Register(t.Context(), authkit.Registration{Email: "ada@example.com", Password: strings.Repeat("é", rules.MinLength)}, authkit.Client{})
+	_, err := a.Register(t.Context(), authkit.Registration{Email: "ada@example.com", Password: "éàüöäîçñøå"[:2*rules.MinLength]}, authkit.Client{})
 	assert.NoError(t, err, "MinLength characters")
 	_, err = a.Register(t.Context(), authkit.Registration{Email: "bob@example.com", Password: strings.Repeat("é", rules.MinLength-1)}, authkit.Client{})
 	assert.Error(t, err, "one fewer")

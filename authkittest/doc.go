@@ -35,6 +35,15 @@
 // WithConfig changes any setting of the Authenticator, such as
 // RequireVerifiedEmail or a fixed clock (Config.Now).
 //
+// The kit keeps the password policy of production (Config.PasswordPolicy
+// nil: authkit.DefaultPasswordPolicy), so that a service's tests see the
+// refusals its users will: a test that registers "password123" fails as
+// sign-up would. Use passwords such as "violet kettle orbit 47", or set
+// the policy with WithConfig (authkit.NoPasswordPolicy turns it off)
+// where a test is about something else. TokenFor registers its users
+// with a long random password, which the policy accepts (a policy that
+// calls a service, such as the breach package's, is called then too).
+//
 // # Security
 //
 // Everything here is for tests only. The Authenticator that New builds

@@ -9,7 +9,10 @@ import (
 // The wording of field errors for people: the "fields" member of an
 // invalid_input problem. The core reports codes (authkit.FieldCode); this
 // table words them as the original design did, so translating the API is a
-// change to this table alone.
+// change to this table alone. The one exception is a password refused by a
+// password policy (authkit.PasswordRefusal): its own message, which may say
+// more than its code does (which detail the password is too similar to,
+// what made it weak), is shown as it is.
 
 // fieldWording words each code; a "%d" takes the FieldError's Limit.
 var fieldWording = map[authkit.FieldCode]string{
@@ -21,6 +24,15 @@ var fieldWording = map[authkit.FieldCode]string{
 	authkit.CodeContainsLink:      "Display name must not contain links or web addresses.",
 	authkit.CodeWrongPassword:     "Current password is incorrect.",
 	authkit.CodeWrongCode:         "That code is not right. Enter the code your app shows now.",
+	// Password refusals (authkit.PasswordRefusal) usually carry their own
+	// message, which is shown instead; these word those that do not.
+	authkit.CodePasswordTooCommon:       "This password is too common.",
+	authkit.CodePasswordTooSimilar:      "The password is too similar to your personal information.",
+	authkit.CodePasswordEntirelyNumeric: "This password is entirely numeric.",
+	authkit.CodePasswordRepeated:        "This password is made of repeated characters.",
+	authkit.CodePasswordSequence:        "This password is a sequence of consecutive characters.",
+	authkit.CodePasswordTooWeak:         "This password is too easy to guess.",
+	authkit.CodePasswordBreached:        "This password has appeared in a data breach. Choose another.",
 }
 
 // passwordWording words the codes of password fields, where the original
@@ -54,9 +66,14 @@ func fieldMessages(v *authkit.ValidationError) map[string][]string {
 	return out
 }
 
-// fieldMessage words one field error. A code the table does not know is
-// shown as it is: still stable, and still machine-readable.
+// fieldMessage words one field error: with its own Message when it has
+// one (the words of the password policy that refused a password), else
+// from the tables. A code the tables do not know is shown as it is: still
+// stable, and still machine-readable.
 func fieldMessage(field string, fe authkit.FieldError) string {
+	if fe.Message != "" {
+		return fe.Message
+	}
 	wording, ok := passwordWording[fe.Code]
 	if !ok || !passwordFields[field] {
 		wording, ok = fieldWording[fe.Code]

@@ -255,7 +255,7 @@ func TestSeedNoUserEnumeration(t *testing.T) {
 func TestSeedPasswordLimit72Bytes(t *testing.T) {
 	e := newEnv(t)
 	const tooLong = "Password too long (max 72 bytes)"
-	pw72 := strings.Repeat("€", 24) // 72 bytes in UTF-8
+	pw72 := "一二三四五六七八九十百千万亿甲乙丙丁戊己庚辛壬癸" // 72 bytes in UTF-8: 24 ideographs
 	pw73 := pw72 + "x"
 
 	m := assertProblem(t, e.post("/register", map[string]string{"email": "ada@example.com", "password": pw73}), http.StatusBadRequest, "invalid_input")
