@@ -55,7 +55,7 @@ func TestQueryBudget(t *testing.T) {
 		}, []string{"Allow", "Allow"}},
 		{"reset password", func() error {
 			return k.ResetPassword(ctx, resetToken, pw+" again", client)
-		}, []string{"Allow", "Token", "ConsumeToken", "UpdateUser", "DeleteUserTokens", "Reset", "Reset"}},
+		}, []string{"Allow", "Token", "UserByID", "ConsumeToken", "UpdateUser", "DeleteUserTokens", "Reset", "Reset"}},
 	}
 	for _, f := range flows {
 		if f.name == "reset password" {
