@@ -24,7 +24,9 @@ import (
 // ErrAccountDisabled for a disabled account and ErrEmailNotVerified for an
 // unverified one; any other error is a Store failure. It reads the Store
 // once, twice with Config.CheckSession.
-func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (User, *Claims, error) {
+func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (_ User, _ *Claims, err error) {
+	ctx, end := a.observe(ctx, FlowAuthenticate)
+	defer func() { end(err) }()
 	claims, err := a.VerifyAccessToken(ctx, accessToken)
 	if err != nil {
 		return User{}, nil, err
