@@ -202,7 +202,7 @@ func (h *harness) childrenOf(p sdktrace.ReadOnlySpan) []string {
 func spanAttribute(s sdktrace.ReadOnlySpan, key string) string {
 	for _, kv := range s.Attributes() {
 		if string(kv.Key) == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
@@ -214,7 +214,7 @@ func (h *harness) assertNoSecrets(t testing.TB, secrets ...string) {
 	t.Helper()
 	check := func(where string, kvs []attribute.KeyValue) {
 		for _, kv := range kvs {
-			v := strings.ToLower(kv.Value.Emit())
+			v := strings.ToLower(kv.Value.String())
 			for _, s := range secrets {
 				if s != "" && strings.Contains(v, strings.ToLower(s)) {
 					t.Errorf("%s: attribute %s = %q holds personal data or a secret %q", where, kv.Key, v, s)
