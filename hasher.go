@@ -150,8 +150,7 @@ func (a *Authenticator) matchPassword(ctx context.Context, hash, password string
 }
 
 // acquireHash takes a hashing slot, waiting at most MaxHashWait and never
-// past ctx.
-// The wait, and a refusal, are reported to Config.Observer.HashWait.
+// past ctx. It reports the wait, and a refusal, to Config.Observer.HashWait.
 func (a *Authenticator) acquireHash(ctx context.Context) (err error) {
 	select {
 	case a.hashSlots <- struct{}{}:
