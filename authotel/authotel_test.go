@@ -377,3 +377,22 @@ func TestOutcome(t *testing.T) {
 		assert.Equal(t, c.want, authotel.Outcome(c.err), "Outcome(%v)", c.err)
 	}
 }
+
+func TestInstrumentWithGlobalProviders(t *testing.T) {
+	store := memstore.New()
+	cfg := authotel.Instrument(authkit.Config{
+		Store:      store,
+		Mailer:     authkit.MailerFunc(func(context.Context, authkit.Message) error { return nil }),
+		Secret:     testSecret,
+		BaseURL:    "https://app.example.com",
+		BcryptCost: 4,
+	})
+	a, err := authkit.New(cfg)
+	require.NoError(t, err, "authkit.New on the global providers")
+	t.Cleanup(func() { _ = a.Close(context.Background()) })
+	_, err = a.Register(t.Context(), authkit.Registration{Email: "ann@example.com", Password: "correct horse"}, client)
+	require.NoError(t, err, "Register")
+	_, err = a.Login(t.Context(), "ann@example.com", "correct horse", client)
+	require.NoError(t, err, "Login")
+	assert.Nil(t, cfg.Limiter, "no Limiter is made up: the kit's default stays in place")
+}
