@@ -28,7 +28,9 @@ import (
 // change that cuts tokens off (a logout everywhere, a password reset or
 // change, a disabling, a deletion) drops it at once on this instance and,
 // through the UserWatcher, within about a second on every other.
-func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (User, *Claims, error) {
+func (a *Authenticator) Authenticate(ctx context.Context, accessToken string) (_ User, _ *Claims, err error) {
+	ctx, end := a.observe(ctx, FlowAuthenticate)
+	defer func() { end(err) }()
 	claims, err := a.VerifyAccessToken(ctx, accessToken)
 	if err != nil {
 		return User{}, nil, err

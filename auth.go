@@ -64,6 +64,9 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	a.hashSlots = make(chan struct{}, c.MaxConcurrentHashes)
 	a.mail = newPostOffice(a)
+	if c.Observer.MailQueue != nil {
+		c.Observer.MailQueue(a.mail.queued)
+	}
 	if c.Housekeeping > 0 {
 		a.housekeeping = a.startHousekeeping(c.Housekeeping)
 	}
@@ -140,7 +143,9 @@ func (a *Authenticator) User(ctx context.Context, id string) (User, error) {
 // SetActive enables or disables an account. Disabling ends every session of
 // the user and cuts off every access token issued before, at once. It
 // returns an error wrapping ErrNotFound for an unknown id.
-func (a *Authenticator) SetActive(ctx context.Context, userID string, active bool, c Client) error {
+func (a *Authenticator) SetActive(ctx context.Context, userID string, active bool, c Client) (err error) {
+	ctx, end := a.observe(ctx, FlowSetActive)
+	defer func() { end(err) }()
 	upd := UserUpdate{Active: &active, UpdatedAt: a.now()}
 	typ := EventUserEnabled
 	if !active {

@@ -301,6 +301,12 @@ type Config struct {
 	// passwords, tokens, links or hashes.
 	OnEvent func(ctx context.Context, e Event)
 
+	// Observer, if any of its fields is set, is told of the flows, the
+	// waits for a hashing slot and the mail queue, for tracing and
+	// metrics (see Observer and the authotel package). The zero Observer
+	// observes nothing and costs nothing.
+	Observer Observer
+
 	// Logger receives operational errors (a store failure, a mail given up).
 	// If nil, nothing is logged.
 	Logger *slog.Logger

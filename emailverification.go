@@ -13,7 +13,9 @@ import (
 // account, spending the older links. It answers the same, at once, whether
 // or not the account exists and whatever its state; the lookup happens off
 // the request path. Only malformed input is an error.
-func (a *Authenticator) ResendVerification(ctx context.Context, email string, c Client) error {
+func (a *Authenticator) ResendVerification(ctx context.Context, email string, c Client) (err error) {
+	ctx, end := a.observe(ctx, FlowResendVerification)
+	defer func() { end(err) }()
 	return a.requestLink(ctx, email, c, limitResendEmail, EventVerificationRequested, a.emailVerificationMail())
 }
 
@@ -23,6 +25,8 @@ func (a *Authenticator) ResendVerification(ctx context.Context, email string, c 
 // scanner first, say) still answers success. Otherwise it returns
 // ErrInvalidToken or ErrTokenExpired.
 func (a *Authenticator) VerifyEmail(ctx context.Context, token string, c Client) (alreadyVerified bool, err error) {
+	ctx, end := a.observe(ctx, FlowVerifyEmail)
+	defer func() { end(err) }()
 	if err := a.allow(ctx, c, limitTokenAddr, a.cfg.Limits.TokenAddr, c.Addr); err != nil {
 		return false, err
 	}
@@ -81,7 +85,9 @@ func (a *Authenticator) spentOnVerified(ctx context.Context, hash string) bool {
 // ErrInvalidToken for an account that is verified already: that owner
 // declines nothing, and resets the password instead. An owner whose link
 // expired asks for a fresh one (ResendVerification).
-func (a *Authenticator) DeclineRegistration(ctx context.Context, token string, c Client) error {
+func (a *Authenticator) DeclineRegistration(ctx context.Context, token string, c Client) (err error) {
+	ctx, end := a.observe(ctx, FlowDeclineRegistration)
+	defer func() { end(err) }()
 	if err := a.allow(ctx, c, limitTokenAddr, a.cfg.Limits.TokenAddr, c.Addr); err != nil {
 		return err
 	}

@@ -150,13 +150,16 @@ func (a *Authenticator) matchPassword(ctx context.Context, hash, password string
 }
 
 // acquireHash takes a hashing slot, waiting at most MaxHashWait and never
-// past ctx.
-func (a *Authenticator) acquireHash(ctx context.Context) error {
+// past ctx. It reports the wait, and a refusal, to Config.Observer.HashWait.
+func (a *Authenticator) acquireHash(ctx context.Context) (err error) {
 	select {
 	case a.hashSlots <- struct{}{}:
+		a.observeHashWait(ctx, time.Time{}, nil)
 		return nil
 	default:
 	}
+	started := time.Now()
+	defer func() { a.observeHashWait(ctx, started, err) }()
 	wait := time.NewTimer(a.cfg.MaxHashWait)
 	defer wait.Stop()
 	select {

@@ -27,7 +27,9 @@ import (
 // error. The returned Tokens.Device is a fresh device credential: hand it
 // to the client so that its next logins are not held back by guesses made
 // elsewhere.
-func (a *Authenticator) Login(ctx context.Context, email, password string, c Client) (Tokens, error) {
+func (a *Authenticator) Login(ctx context.Context, email, password string, c Client) (_ Tokens, err error) {
+	ctx, end := a.observe(ctx, FlowLogin)
+	defer func() { end(err) }()
 	email = NormalizeEmail(email)
 	v := &ValidationError{}
 	checkEmail(v, "email", email)
@@ -156,7 +158,9 @@ type PasswordChange struct {
 // returns a *RateLimitError without checking the password; a right one
 // gives back what it does for Login. A disabled account gets
 // ErrAccountDisabled.
-func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c Client) (Tokens, error) {
+func (a *Authenticator) ChangePassword(ctx context.Context, pc PasswordChange, c Client) (_ Tokens, err error) {
+	ctx, end := a.observe(ctx, FlowChangePassword)
+	defer func() { end(err) }()
 	v := &ValidationError{}
 	if pc.CurrentPassword == "" {
 		v.Add("current_password", FieldError{Code: CodeRequired})

@@ -13,7 +13,9 @@ import (
 // spending older reset links. It answers the same, at once, whether or not
 // the account exists; the lookup happens off the request path. Only
 // malformed input is an error.
-func (a *Authenticator) ForgotPassword(ctx context.Context, email string, c Client) error {
+func (a *Authenticator) ForgotPassword(ctx context.Context, email string, c Client) (err error) {
+	ctx, end := a.observe(ctx, FlowForgotPassword)
+	defer func() { end(err) }()
 	return a.requestLink(ctx, email, c, limitForgotEmail, EventPasswordResetRequested, a.resetMail())
 }
 
@@ -34,7 +36,9 @@ func (a *Authenticator) ForgotPassword(ctx context.Context, email string, c Clie
 // attacker has not guessed from. The strict budgets of the networks the
 // guesses came from are left to refill on their own (by default one
 // guess a minute each, under the ceiling).
-func (a *Authenticator) ResetPassword(ctx context.Context, token, password string, c Client) error {
+func (a *Authenticator) ResetPassword(ctx context.Context, token, password string, c Client) (err error) {
+	ctx, end := a.observe(ctx, FlowResetPassword)
+	defer func() { end(err) }()
 	v := &ValidationError{}
 	if token == "" {
 		v.Add("token", FieldError{Code: CodeRequired})

@@ -47,7 +47,9 @@ type Registered struct {
 // User holds only the email and display name given (no ID, for either),
 // and mails the address's owner instead. A host that needs the new user's
 // id takes it from the EventUserCreated event.
-func (a *Authenticator) Register(ctx context.Context, r Registration, c Client) (Registered, error) {
+func (a *Authenticator) Register(ctx context.Context, r Registration, c Client) (_ Registered, err error) {
+	ctx, end := a.observe(ctx, FlowRegister)
+	defer func() { end(err) }()
 	email := NormalizeEmail(r.Email)
 	name := strings.TrimSpace(r.DisplayName)
 	v := &ValidationError{}

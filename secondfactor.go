@@ -128,7 +128,9 @@ func (a *Authenticator) factors() (FactorStore, error) {
 // recent authentication (ErrReauthenticationRequired), returns ErrConflict
 // when the user already has a confirmed factor (remove it first), and
 // ErrSecondFactorUnavailable when second factors are off.
-func (a *Authenticator) StartTOTP(ctx context.Context, claims *Claims) (TOTPEnrolment, error) {
+func (a *Authenticator) StartTOTP(ctx context.Context, claims *Claims) (_ TOTPEnrolment, err error) {
+	ctx, end := a.observe(ctx, FlowStartTOTP)
+	defer func() { end(err) }()
 	fs, err := a.factors()
 	if err != nil {
 		return TOTPEnrolment{}, err
@@ -176,7 +178,9 @@ func (a *Authenticator) StartTOTP(ctx context.Context, claims *Claims) (TOTPEnro
 // factor is ErrNotFound. The user gets a notice mail. When the Store fails
 // on the way, the enrolment is abandoned (the factor removed), never left
 // on without recovery codes: the user starts again with StartTOTP.
-func (a *Authenticator) ConfirmTOTP(ctx context.Context, userID, code string, c Client) ([]string, error) {
+func (a *Authenticator) ConfirmTOTP(ctx context.Context, userID, code string, c Client) (_ []string, err error) {
+	ctx, end := a.observe(ctx, FlowConfirmTOTP)
+	defer func() { end(err) }()
 	fs, err := a.factors()
 	if err != nil {
 		return nil, err
@@ -229,7 +233,9 @@ func (a *Authenticator) abandonTOTP(ctx context.Context, fs FactorStore, userID 
 // RegenerateRecoveryCodes replaces the recovery codes of the user that
 // claims names with new ones, spending the old set, and returns them. It
 // needs a recent authentication and a confirmed factor (ErrNotFound).
-func (a *Authenticator) RegenerateRecoveryCodes(ctx context.Context, claims *Claims) ([]string, error) {
+func (a *Authenticator) RegenerateRecoveryCodes(ctx context.Context, claims *Claims) (_ []string, err error) {
+	ctx, end := a.observe(ctx, FlowRegenerateRecoveryCodes)
+	defer func() { end(err) }()
 	fs, err := a.factors()
 	if err != nil {
 		return nil, err
@@ -246,7 +252,9 @@ func (a *Authenticator) RegenerateRecoveryCodes(ctx context.Context, claims *Cla
 // DisableTOTP removes the second factor (and recovery codes) of the user
 // that claims names, at the user's own request. It needs a recent
 // authentication; the user gets a notice mail.
-func (a *Authenticator) DisableTOTP(ctx context.Context, claims *Claims, c Client) error {
+func (a *Authenticator) DisableTOTP(ctx context.Context, claims *Claims, c Client) (err error) {
+	ctx, end := a.observe(ctx, FlowDisableTOTP)
+	defer func() { end(err) }()
 	if _, err := a.factors(); err != nil {
 		return err
 	}
@@ -260,7 +268,9 @@ func (a *Authenticator) DisableTOTP(ctx context.Context, claims *Claims, c Clien
 // for an operator helping a user who lost both: it checks nothing but
 // that the user exists, so call it only after proving who asks by other
 // means. The user gets a notice mail.
-func (a *Authenticator) RemoveSecondFactor(ctx context.Context, userID string, c Client) error {
+func (a *Authenticator) RemoveSecondFactor(ctx context.Context, userID string, c Client) (err error) {
+	ctx, end := a.observe(ctx, FlowRemoveSecondFactor)
+	defer func() { end(err) }()
 	fs, ok := a.store.(FactorStore)
 	if !ok {
 		return ErrSecondFactorUnavailable
@@ -350,7 +360,9 @@ func (a *Authenticator) secondFactorDue(ctx context.Context, u User, methods []s
 // account's failure budgets (Limits); a ticket tries at most 5 codes. A
 // ticket that is unknown, spent, or voided by a change of password since
 // is ErrInvalidToken; an old one ErrTokenExpired.
-func (a *Authenticator) LoginSecondFactor(ctx context.Context, ticket, code string, c Client) (Tokens, error) {
+func (a *Authenticator) LoginSecondFactor(ctx context.Context, ticket, code string, c Client) (_ Tokens, err error) {
+	ctx, end := a.observe(ctx, FlowLoginSecondFactor)
+	defer func() { end(err) }()
 	fs, ok := a.store.(FactorStore)
 	if !ok {
 		return Tokens{}, ErrSecondFactorUnavailable
@@ -569,7 +581,9 @@ func (a *Authenticator) recentIfSecondFactor(ctx context.Context, userID string,
 // *ValidationError with CodeWrongPassword on "password", a wrong or
 // missing code CodeWrongCode on "code"; both spend the failure budgets as
 // a login does. A session that ended is ErrInvalidToken.
-func (a *Authenticator) Reauthenticate(ctx context.Context, claims *Claims, password, code string, c Client) (Tokens, error) {
+func (a *Authenticator) Reauthenticate(ctx context.Context, claims *Claims, password, code string, c Client) (_ Tokens, err error) {
+	ctx, end := a.observe(ctx, FlowReauthenticate)
+	defer func() { end(err) }()
 	if password == "" {
 		return Tokens{}, fieldError("password", CodeRequired)
 	}

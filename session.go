@@ -65,7 +65,9 @@ func (a *Authenticator) sessionExpiry(created, now time.Time) time.Time {
 // ErrTokenExpired; a disabled account ErrAccountDisabled; with
 // Config.RequireVerifiedEmail set, an account whose address is not
 // verified ErrEmailNotVerified.
-func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Client) (Tokens, error) {
+func (a *Authenticator) Refresh(ctx context.Context, refreshToken string, c Client) (_ Tokens, err error) {
+	ctx, end := a.observe(ctx, FlowRefresh)
+	defer func() { end(err) }()
 	if err := a.allow(ctx, c, limitTokenAddr, a.cfg.Limits.TokenAddr, c.Addr); err != nil {
 		return Tokens{}, err
 	}
@@ -176,7 +178,9 @@ func (a *Authenticator) refuseSpent(ctx context.Context, s Session, hash, refres
 // malformed token is not an error. Access tokens already issued for the
 // session stay valid until they expire unless the host checks sessions on
 // every request.
-func (a *Authenticator) Logout(ctx context.Context, refreshToken string, c Client) error {
+func (a *Authenticator) Logout(ctx context.Context, refreshToken string, c Client) (err error) {
+	ctx, end := a.observe(ctx, FlowLogout)
+	defer func() { end(err) }()
 	sid, secret, ok := splitRefresh(refreshToken)
 	if !ok {
 		return nil
@@ -201,7 +205,9 @@ func (a *Authenticator) Logout(ctx context.Context, refreshToken string, c Clien
 
 // LogoutAll ends every session of the user and cuts off every access token
 // issued before, at once, wherever the user is loaded.
-func (a *Authenticator) LogoutAll(ctx context.Context, userID string, c Client) error {
+func (a *Authenticator) LogoutAll(ctx context.Context, userID string, c Client) (err error) {
+	ctx, end := a.observe(ctx, FlowLogoutAll)
+	defer func() { end(err) }()
 	if _, err := a.updateUser(ctx, userID, UserUpdate{BumpTokenVersion: true, EndSessions: true, UpdatedAt: a.now()}); err != nil {
 		return fmt.Errorf("authkit: logout all: %w", err)
 	}
@@ -233,7 +239,9 @@ func (a *Authenticator) sessionLive(s Session, now time.Time) bool {
 // EndSession ends one session of the user. It returns an error wrapping
 // ErrNotFound if the user has no such session; another user's session is
 // never touched.
-func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string, c Client) error {
+func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string, c Client) (err error) {
+	ctx, end := a.observe(ctx, FlowEndSession)
+	defer func() { end(err) }()
 	if !validID(sessionID) {
 		return fmt.Errorf("authkit: end session: %w", ErrNotFound)
 	}
@@ -248,7 +256,9 @@ func (a *Authenticator) EndSession(ctx context.Context, userID, sessionID string
 // counters whose budget is whole again, and returns how many records it
 // deleted. Hosts call it on a schedule (hourly is plenty); the flows never
 // depend on it, since they check expiry themselves.
-func (a *Authenticator) Cleanup(ctx context.Context) (int64, error) {
+func (a *Authenticator) Cleanup(ctx context.Context) (_ int64, err error) {
+	ctx, end := a.observe(ctx, FlowCleanup)
+	defer func() { end(err) }()
 	now := a.now()
 	n, err := a.store.DeleteExpiredTokens(ctx, now)
 	if err != nil {
