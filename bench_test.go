@@ -2,6 +2,7 @@ package authkit_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/authkit/authkit"
@@ -51,6 +52,25 @@ func BenchmarkVerifyAlgorithm(b *testing.B) {
 			for b.Loop() {
 				if _, err := a.VerifyAccessToken(ctx, tok.AccessToken); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkBcryptCost checks one password at the costs a service picks
+// from: the CPU a login costs, for the README's capacity model.
+func BenchmarkBcryptCost(b *testing.B) {
+	for _, cost := range []int{10, 11, 12, 13} {
+		h := authkit.BcryptHasher{Cost: cost}
+		hash, err := h.Hash("correct horse battery staple")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("cost=%d", cost), func(b *testing.B) {
+			for b.Loop() {
+				if ok, err := h.Verify(hash, "correct horse battery staple"); !ok || err != nil {
+					b.Fatal("the password does not verify")
 				}
 			}
 		})
