@@ -17,7 +17,8 @@
 // Routes: POST /register, /login, /refresh, /logout, /logout-all,
 // /change-password, /forgot-password, /reset-password, /verify-email,
 // /resend-verification, /decline-registration; GET /me,
-// /verify-email/{token}, /sessions, /jwks.json; DELETE /sessions/{id}.
+// /verify-email/{token}, /sessions, /jwks.json, /openapi.json; DELETE
+// /sessions/{id}; and the second-factor routes (see Handler).
 // Each is also an exported method of Handler with the http.HandlerFunc
 // signature, for hosts that route on their own (chi, say).
 //
