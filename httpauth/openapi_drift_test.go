@@ -1,0 +1,120 @@
+package httpauth_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authkit/authkit/httpauth"
+)
+
+// TestOpenAPIDescribesEveryRoute checks that every route the Handler
+// serves is an operation of the document, and every operation a route.
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	doc := loadContract(t, "/api/auth").doc
+	served := map[string]bool{}
+	for _, pattern := range httpauth.RoutePatterns() {
+		method, path, ok := strings.Cut(pattern, " ")
+		require.True(t, ok, "pattern %q names its method", pattern)
+		served[method+" "+path] = true
+		item := doc.Paths.Value(path)
+		if assert.NotNil(t, item, "the document has the path of %q", pattern) {
+			assert.NotNil(t, item.GetOperation(method), "the document has the operation %q", pattern)
+		}
+	}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			assert.True(t, served[method+" "+path], "the documented operation %s %s is served", method, path)
+		}
+	}
+}
+
+// TestOpenAPIProblemCodes checks that the document's ProblemCode lists
+// exactly the problem codes of problem.go, that every error response is a
+// problem of its own status with codes from that list, and that every
+// success body is JSON.
+func TestOpenAPIProblemCodes(t *testing.T) {
+	doc := loadContract(t, "/api/auth").doc
+	var documented []string
+	for _, v := range doc.Components.Schemas["ProblemCode"].Value.Enum {
+		documented = append(documented, v.(string))
+	}
+	assert.ElementsMatch(t, declaredProblemCodes(t), documented, "ProblemCode lists the codes of problem.go")
+
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for status, resp := range op.Responses.Map() {
+				code, err := strconv.Atoi(status)
+				require.NoError(t, err, "%s %s: response %s has a numeric status", method, path, status)
+				if code < 400 {
+					continue
+				}
+				where := method + " " + path + " " + status
+				media := resp.Value.Content.Get("application/problem+json")
+				if !assert.NotNil(t, media, "%s is a problem", where) || !assert.Len(t, resp.Value.Content, 1, "%s is only a problem", where) {
+					continue
+				}
+				narrowed := media.Schema.Value.Properties
+				if !assert.Contains(t, narrowed, "code", "%s names its codes", where) || !assert.Contains(t, narrowed, "status", "%s names its status", where) {
+					continue
+				}
+				assert.Equal(t, []any{float64(code)}, narrowed["status"].Value.Enum, "%s: status member", where)
+				for _, c := range narrowed["code"].Value.Enum {
+					assert.Contains(t, documented, c, "%s: code %v is a ProblemCode", where, c)
+				}
+			}
+		}
+	}
+}
+
+// declaredProblemCodes returns the values of the code constants of problem.go,
+// read from its source so that a new one cannot be missed.
+func declaredProblemCodes(t *testing.T) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "problem.go", nil, 0)
+	require.NoError(t, err, "parse problem.go")
+	var codes []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		spec, ok := n.(*ast.ValueSpec)
+		if !ok {
+			return true
+		}
+		for i, name := range spec.Names {
+			if !strings.HasPrefix(name.Name, "code") || i >= len(spec.Values) {
+				continue
+			}
+			if lit, ok := spec.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				v, err := strconv.Unquote(lit.Value)
+				require.NoError(t, err)
+				codes = append(codes, v)
+			}
+		}
+		return true
+	})
+	require.NotEmpty(t, codes, "problem.go declares its codes")
+	return codes
+}
+
+// TestOpenAPIOperationIDs checks that every operation has a unique
+// operationId, which client generators name their methods after.
+func TestOpenAPIOperationIDs(t *testing.T) {
+	doc := loadContract(t, "/api/auth").doc
+	seen := map[string]string{}
+	for _, path := range slices.Sorted(maps.Keys(doc.Paths.Map())) {
+		for method, op := range doc.Paths.Value(path).Operations() {
+			where := method + " " + path
+			if assert.NotEmpty(t, op.OperationID, "%s has an operationId", where) {
+				assert.NotContains(t, seen, op.OperationID, "%s: operationId %q is unique (also on %s)", where, op.OperationID, seen[op.OperationID])
+				seen[op.OperationID] = where
+			}
+		}
+	}
+}
