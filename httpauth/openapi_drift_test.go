@@ -47,7 +47,7 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 	for _, v := range doc.Components.Schemas["ProblemCode"].Value.Enum {
 		documented = append(documented, v.(string))
 	}
-	assert.ElementsMatch(t, declaredProblemCodes(t), documented, "ProblemCode lists the codes of problem.go")
+	assert.ElementsMatch(t, declaredStrings(t, "problem.go", "code"), documented, "ProblemCode lists the codes of problem.go")
 
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
@@ -75,32 +75,50 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 	}
 }
 
-// declaredProblemCodes returns the values of the code constants of problem.go,
-// read from its source so that a new one cannot be missed.
-func declaredProblemCodes(t *testing.T) []string {
+// TestOpenAPIMessages checks that every message of a successful answer
+// (the msg constants of endpoints.go) is in the document, word for word,
+// as a value its schema allows.
+func TestOpenAPIMessages(t *testing.T) {
+	doc := loadContract(t, "/api/auth").doc
+	var documented []any
+	for name, schema := range doc.Components.Schemas {
+		if p, ok := schema.Value.Properties["message"]; ok {
+			require.NotEmpty(t, p.Value.Enum, "%s lists its messages", name)
+			documented = append(documented, p.Value.Enum...)
+		}
+	}
+	for _, msg := range declaredStrings(t, "endpoints.go", "msg") {
+		assert.Contains(t, documented, msg, "the document has the message %q", msg)
+	}
+}
+
+// declaredStrings returns the values of the string constants of file
+// whose names start with prefix, read from the source so that a new one
+// cannot be missed.
+func declaredStrings(t *testing.T, file, prefix string) []string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "problem.go", nil, 0)
-	require.NoError(t, err, "parse problem.go")
-	var codes []string
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	require.NoError(t, err, "parse %s", file)
+	var values []string
 	ast.Inspect(f, func(n ast.Node) bool {
 		spec, ok := n.(*ast.ValueSpec)
 		if !ok {
 			return true
 		}
 		for i, name := range spec.Names {
-			if !strings.HasPrefix(name.Name, "code") || i >= len(spec.Values) {
+			if !strings.HasPrefix(name.Name, prefix) || i >= len(spec.Values) {
 				continue
 			}
 			if lit, ok := spec.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
 				v, err := strconv.Unquote(lit.Value)
 				require.NoError(t, err)
-				codes = append(codes, v)
+				values = append(values, v)
 			}
 		}
 		return true
 	})
-	require.NotEmpty(t, codes, "problem.go declares its codes")
-	return codes
+	require.NotEmpty(t, values, "%s declares %s constants", file, prefix)
+	return values
 }
 
 // TestOpenAPIOperationIDs checks that every operation has a unique
