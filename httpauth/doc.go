@@ -35,8 +35,14 @@
 // invalid_credentials, account_disabled, email_not_verified, invalid_token,
 // token_expired, unauthorized, not_found, method_not_allowed,
 // unsupported_media_type, body_too_large, rate_limited (429, with
-// Retry-After in seconds), unavailable (503, with Retry-After) and internal.
-// "detail" keeps the original design's messages for people.
+// Retry-After in seconds), unavailable (503, with Retry-After),
+// cross_origin (403, cookie mode), second_factor_required (401, with
+// "ticket", "methods" and "expires_in"), reauthentication_required (403),
+// insufficient_authentication (403, RequireAuthMethods), conflict (409)
+// and internal. "detail" keeps the original design's messages for people.
+//
+// GET /openapi.json serves an OpenAPI 3.1 document of all of it (the
+// bytes of OpenAPI), for client generators and API explorers.
 //
 // # Middleware
 //
