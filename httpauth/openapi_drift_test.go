@@ -92,6 +92,19 @@ func TestOpenAPIMessages(t *testing.T) {
 	}
 }
 
+// TestOpenAPIDetails checks that every "detail" the API gives (the detail
+// constants of the package) is among the document's examples of the
+// problem's detail member, word for word.
+func TestOpenAPIDetails(t *testing.T) {
+	doc := loadContract(t, "/api/auth").doc
+	documented := doc.Components.Schemas["Problem"].Value.Properties["detail"].Value.Examples
+	for _, file := range []string{"problem.go", "json.go", "jwks.go"} {
+		for _, detail := range declaredStrings(t, file, "detail") {
+			assert.Contains(t, documented, detail, "the document has the detail %q of %s", detail, file)
+		}
+	}
+}
+
 // declaredStrings returns the values of the string constants of file
 // whose names start with prefix, read from the source so that a new one
 // cannot be missed.
