@@ -17,7 +17,8 @@
 // Routes: POST /register, /login, /refresh, /logout, /logout-all,
 // /change-password, /forgot-password, /reset-password, /verify-email,
 // /resend-verification, /decline-registration; GET /me,
-// /verify-email/{token}, /sessions, /jwks.json; DELETE /sessions/{id}.
+// /verify-email/{token}, /sessions, /jwks.json, /openapi.json; DELETE
+// /sessions/{id}; and the second-factor routes (see Handler).
 // Each is also an exported method of Handler with the http.HandlerFunc
 // signature, for hosts that route on their own (chi, say).
 //
@@ -34,8 +35,14 @@
 // invalid_credentials, account_disabled, email_not_verified, invalid_token,
 // token_expired, unauthorized, not_found, method_not_allowed,
 // unsupported_media_type, body_too_large, rate_limited (429, with
-// Retry-After in seconds), unavailable (503, with Retry-After) and internal.
-// "detail" keeps the original design's messages for people.
+// Retry-After in seconds), unavailable (503, with Retry-After),
+// cross_origin (403, cookie mode), second_factor_required (401, with
+// "ticket", "methods" and "expires_in"), reauthentication_required (403),
+// insufficient_authentication (403, RequireAuthMethods), conflict (409)
+// and internal. "detail" keeps the original design's messages for people.
+//
+// GET /openapi.json serves an OpenAPI 3.1 document of all of it (the
+// bytes of OpenAPI), for client generators and API explorers.
 //
 // # Middleware
 //

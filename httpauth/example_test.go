@@ -137,3 +137,26 @@ func ExampleHandler_RequireUser() {
 	// 401 Bearer Authentication credentials were not provided.
 	// 401 Bearer error="invalid_token" Invalid or expired token
 }
+
+// ExampleOpenAPI reads the OpenAPI document of the API, the one a Handler
+// serves at openapi.json under its mount point.
+func ExampleOpenAPI() {
+	var doc struct {
+		OpenAPI string `json:"openapi"`
+		Servers []struct {
+			URL string `json:"url"`
+		} `json:"servers"`
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(httpauth.OpenAPI(), &doc); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("OpenAPI", doc.OpenAPI, "served from", doc.Servers[0].URL)
+	fmt.Println("POST /login is", doc.Paths["/login"]["post"].OperationID)
+	// Output:
+	// OpenAPI 3.1.0 served from .
+	// POST /login is login
+}

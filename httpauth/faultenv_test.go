@@ -195,9 +195,9 @@ func newFaultEnv(t testing.TB, raw authkit.Store, clock *testkit.Clock) *faultEn
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"message": "Hello, " + u.DisplayName + "!"})
 	})))
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.srv = httptest.NewServer(apiContract(t, "/api/auth")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mux.ServeHTTP(w, r.WithContext(faults.Mark(r.Context())))
-	}))
+	})))
 	return f
 }
 

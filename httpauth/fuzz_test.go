@@ -69,12 +69,22 @@ var fuzzRoutes = []fuzzRoute{
 	{http.MethodPost, "/second-factor/recovery-codes"},
 }
 
-// problemCodes are the problem codes the package documents.
-var problemCodes = []string{
-	"invalid_input", "email_taken", "invalid_credentials", "account_disabled", "email_not_verified",
-	"invalid_token", "token_expired", "unauthorized", "not_found", "method_not_allowed",
-	"unsupported_media_type", "body_too_large", "rate_limited", "unavailable", "internal",
-}
+// problemCodes are the problem codes the package documents: the
+// ProblemCode enum of its OpenAPI document, which TestOpenAPIProblemCodes
+// holds to problem.go.
+var problemCodes = func() []string {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				ProblemCode struct {
+					Enum []string `json:"enum"`
+				} `json:"ProblemCode"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	_ = json.Unmarshal(httpauth.OpenAPI(), &doc) // TestOpenAPIProblemCodes fails on a bad document
+	return doc.Components.Schemas.ProblemCode.Enum
+}()
 
 // errorCount is a slog.Handler that counts the records at level Error,
 // which the Handler writes for every failure it hides behind a 500.

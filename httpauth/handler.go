@@ -81,6 +81,7 @@ type Config struct {
 //	GET    /sessions             Sessions             (bearer)
 //	DELETE /sessions/{id}        EndSession           (bearer)
 //	GET    /jwks.json            JWKS
+//	GET    /openapi.json         OpenAPIDocument
 //	POST   /login/second-factor  LoginSecondFactor
 //	POST   /reauthenticate       Reauthenticate       (bearer)
 //	GET    /second-factor        SecondFactor         (bearer)
@@ -90,7 +91,7 @@ type Config struct {
 //	POST   /second-factor/recovery-codes RegenerateRecoveryCodes (bearer)
 //
 // Unknown paths get a 404 and known paths with another method a 405, both
-// as problem details.
+// as problem details. GET /openapi.json describes all of it (see OpenAPI).
 type Handler struct {
 	auth    *authkit.Authenticator
 	trusted []netip.Prefix
@@ -141,31 +142,47 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
+// route is one pattern of the Handler's mux and the endpoint that serves
+// it.
+type route struct {
+	pattern string
+	serve   func(*Handler, http.ResponseWriter, *http.Request)
+}
+
+// routeTable is every route the Handler serves, the one list that both
+// the mux and the tests that hold the OpenAPI document to the routes read.
+var routeTable = []route{
+	{"POST /register", (*Handler).Register},
+	{"POST /login", (*Handler).Login},
+	{"POST /refresh", (*Handler).Refresh},
+	{"POST /logout", (*Handler).Logout},
+	{"POST /logout-all", (*Handler).LogoutAll},
+	{"GET /me", (*Handler).Me},
+	{"POST /change-password", (*Handler).ChangePassword},
+	{"POST /forgot-password", (*Handler).ForgotPassword},
+	{"POST /reset-password", (*Handler).ResetPassword},
+	{"GET /verify-email/{token}", (*Handler).VerifyEmail},
+	{"POST /verify-email", (*Handler).VerifyEmail},
+	{"POST /resend-verification", (*Handler).ResendVerification},
+	{"POST /decline-registration", (*Handler).DeclineRegistration},
+	{"GET /sessions", (*Handler).Sessions},
+	{"DELETE /sessions/{id}", (*Handler).EndSession},
+	{"GET /jwks.json", (*Handler).JWKS},
+	{"GET /openapi.json", (*Handler).OpenAPIDocument},
+	{"POST /login/second-factor", (*Handler).LoginSecondFactor},
+	{"POST /reauthenticate", (*Handler).Reauthenticate},
+	{"GET /second-factor", (*Handler).SecondFactor},
+	{"POST /second-factor/totp", (*Handler).StartTOTP},
+	{"POST /second-factor/totp/confirm", (*Handler).ConfirmTOTP},
+	{"DELETE /second-factor/totp", (*Handler).DisableTOTP},
+	{"POST /second-factor/recovery-codes", (*Handler).RegenerateRecoveryCodes},
+}
+
 func (h *Handler) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /register", h.Register)
-	mux.HandleFunc("POST /login", h.Login)
-	mux.HandleFunc("POST /refresh", h.Refresh)
-	mux.HandleFunc("POST /logout", h.Logout)
-	mux.HandleFunc("POST /logout-all", h.LogoutAll)
-	mux.HandleFunc("GET /me", h.Me)
-	mux.HandleFunc("POST /change-password", h.ChangePassword)
-	mux.HandleFunc("POST /forgot-password", h.ForgotPassword)
-	mux.HandleFunc("POST /reset-password", h.ResetPassword)
-	mux.HandleFunc("GET /verify-email/{token}", h.VerifyEmail)
-	mux.HandleFunc("POST /verify-email", h.VerifyEmail)
-	mux.HandleFunc("POST /resend-verification", h.ResendVerification)
-	mux.HandleFunc("POST /decline-registration", h.DeclineRegistration)
-	mux.HandleFunc("GET /sessions", h.Sessions)
-	mux.HandleFunc("DELETE /sessions/{id}", h.EndSession)
-	mux.HandleFunc("GET /jwks.json", h.JWKS)
-	mux.HandleFunc("POST /login/second-factor", h.LoginSecondFactor)
-	mux.HandleFunc("POST /reauthenticate", h.Reauthenticate)
-	mux.HandleFunc("GET /second-factor", h.SecondFactor)
-	mux.HandleFunc("POST /second-factor/totp", h.StartTOTP)
-	mux.HandleFunc("POST /second-factor/totp/confirm", h.ConfirmTOTP)
-	mux.HandleFunc("DELETE /second-factor/totp", h.DisableTOTP)
-	mux.HandleFunc("POST /second-factor/recovery-codes", h.RegenerateRecoveryCodes)
+	for _, rt := range routeTable {
+		mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) { rt.serve(h, w, r) })
+	}
 	return mux
 }
 

@@ -113,6 +113,8 @@ func newEnv(t testing.TB, changes ...func(*setup)) *env {
 	if s.wrap != nil {
 		root = s.wrap(mux)
 	}
+	// Every exchange with the API is held to the OpenAPI document.
+	root = apiContract(t, "/api/auth")(root)
 	if s.tls {
 		e.srv = httptest.NewTLSServer(root)
 	} else {

@@ -18,10 +18,11 @@ type secondFactorRequest struct {
 	DeviceToken string `json:"device_token"`
 }
 
-// LoginSecondFactor serves POST /login/second-factor: {ticket, code}. A
-// login whose password was right for an account with a second factor
-// answers 401 second_factor_required with {ticket, methods, expires_in}
-// instead of tokens; this call, with that ticket and a code of the user's
+// LoginSecondFactor serves POST /login/second-factor: {ticket, code,
+// device_token?}, device_token as in Login. A login whose password was
+// right for an account with a second factor answers 401
+// second_factor_required with {ticket, methods, expires_in} instead of
+// tokens; this call, with that ticket and a code of the user's
 // authenticator app or a recovery code, answers 200 with the token
 // response of Login. A wrong code is a 401 invalid_credentials (a ticket
 // tries at most 5); a spent, unknown or voided ticket a 401 invalid_token,

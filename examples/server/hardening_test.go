@@ -43,7 +43,7 @@ func TestServerBehindATrustedProxy(t *testing.T) {
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Forwarded-For", forwardedFor)
-		res, err := http.DefaultClient.Do(req)
+		res, err := s.client.Do(req)
 		require.NoError(t, err)
 		var tk struct {
 			AccessToken string `json:"access_token"`

@@ -32,8 +32,10 @@ import (
 // server is one run of the reference server.
 type server struct {
 	base string
-	log  *testkit.LogBuffer // the development mailer logs the mails, links included
-	stop func() error
+	// client holds every exchange with the API to the OpenAPI document.
+	client *http.Client
+	log    *testkit.LogBuffer // the development mailer logs the mails, links included
+	stop   func() error
 }
 
 // start runs the server with env on a free loopback port until stop is
@@ -52,7 +54,7 @@ func start(t *testing.T, env map[string]string) *server {
 	go func() {
 		done <- run(ctx, getenv, slog.New(slog.NewTextHandler(log, nil)), func(a net.Addr) { addr <- a })
 	}()
-	s := &server{log: log}
+	s := &server{log: log, client: newContractClient(t)}
 	var once sync.Once
 	var stopErr error
 	s.stop = func() error {
@@ -91,7 +93,7 @@ func (s *server) call(t *testing.T, method, path, bearer string, body any) (int,
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := s.client.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
