@@ -20,8 +20,6 @@
 package main
 
 import (
-	"context"
-	cryptorand "crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -29,9 +27,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,8 +37,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/authkit/authkit/sqlstore/postgres"
 )
 
 var (
@@ -69,32 +64,14 @@ func (l *loadTally) add(op string, d time.Duration, status int) {
 }
 
 func TestLoadTwoInstancesPostgreSQL(t *testing.T) {
-	dsn := os.Getenv("AUTHKIT_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("set AUTHKIT_TEST_POSTGRES_DSN to load two reference servers on one PostgreSQL")
-	}
-	admin, err := postgres.Open(t.Context(), dsn)
-	require.NoError(t, err)
-	schema := "authkit_load_" + strings.ToLower(cryptorand.Text())
-	_, err = admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		assert.NoError(t, err, "drop the load test's schema")
-		_ = admin.Close()
-	})
-	u, err := url.Parse(dsn)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	admin, databaseURL := postgresSchema(t, "authkit_load_", "load two reference servers on one PostgreSQL")
 
 	// Both instances sign with one secret, under one base URL (the tokens'
 	// issuer and audience), as the instances of one service do.
 	var bases []string
 	for range 2 {
 		s := start(t, map[string]string{
-			"AUTHKIT_DATABASE_URL": u.String(),
+			"AUTHKIT_DATABASE_URL": databaseURL,
 			"AUTHKIT_BASE_URL":     "http://localhost:8080",
 		})
 		bases = append(bases, s.base)
@@ -206,7 +183,7 @@ func newLoadClient(ip net.IP, email string) *loadClient {
 			Transport: &http.Transport{DialContext: dialer.DialContext, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute},
 			Timeout:   time.Minute,
 		},
-		email: email, password: "load password " + cryptorand.Text(),
+		email: email, password: "load password " + strconv.Itoa(rand.Int()),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -162,17 +163,29 @@ func TestServerSQLite(t *testing.T) {
 }
 
 func TestServerPostgreSQL(t *testing.T) {
+	_, databaseURL := postgresSchema(t, "authkit_server_", "run the reference server on PostgreSQL")
+	exercise(t, start(t, map[string]string{"AUTHKIT_DATABASE_URL": databaseURL}), "grace@example.com")
+}
+
+// postgresSchema gives the test a schema of its own, named from prefix, on
+// the server AUTHKIT_TEST_POSTGRES_DSN names, dropped when the test ends;
+// without the variable it skips, saying it is needed to do what. It
+// returns a pool on the server and the database URL that works in the
+// schema.
+func postgresSchema(t *testing.T, prefix, what string) (admin *sql.DB, databaseURL string) {
+	t.Helper()
 	dsn := os.Getenv("AUTHKIT_TEST_POSTGRES_DSN")
 	if dsn == "" {
-		t.Skip("set AUTHKIT_TEST_POSTGRES_DSN to run the reference server on PostgreSQL")
+		t.Skip("set AUTHKIT_TEST_POSTGRES_DSN to " + what)
 	}
 	admin, err := postgres.Open(t.Context(), dsn)
 	require.NoError(t, err)
-	schema := "authkit_server_" + strings.ToLower(rand.Text())
+	schema := prefix + strings.ToLower(rand.Text())
 	_, err = admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema)
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		_, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		assert.NoError(t, err, "drop the test's schema")
 		_ = admin.Close()
 	})
 	u, err := url.Parse(dsn)
@@ -180,8 +193,7 @@ func TestServerPostgreSQL(t *testing.T) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-
-	exercise(t, start(t, map[string]string{"AUTHKIT_DATABASE_URL": u.String()}), "grace@example.com")
+	return admin, u.String()
 }
 
 func TestServerMySQL(t *testing.T) {
