@@ -57,8 +57,9 @@ func (s *Store) SetWatchInterval(d time.Duration) {
 // On PostgreSQL the note is a notification (pg_notify) on a channel named
 // after the current schema, delivered on commit; WatchUsers takes one
 // connection from the pool for as long as it runs, LISTENs on it, and
-// calls ready once it listens. It checks every 10 seconds that the
-// connection still answers.
+// calls ready once it listens. After 10 seconds without a notification it
+// checks that the connection still answers, so that a connection lost
+// without a word is noticed.
 //
 // On MySQL and SQLite the note is a row of authkit_user_changes, numbered
 // in commit order. WatchUsers reads the newest number, calls ready, and
