@@ -183,6 +183,10 @@ func newFaultEnv(t testing.TB, raw authkit.Store, clock *testkit.Clock) *faultEn
 	e.auth, err = authkit.New(cfg)
 	require.NoError(t, err, "authkit.New")
 	cfg.Store, cfg.Limiter, cfg.Mailer, cfg.OnEvent, cfg.Logger = raw, nil, testkit.NewMailbox(), nil, nil
+	// The checker reads the raw Store on every call: with a user cache it
+	// would be another instance, told of changes within a second, not at
+	// once.
+	cfg.UserCacheTTL = -1
 	f.check, err = authkit.New(cfg)
 	require.NoError(t, err, "authkit.New of the checker")
 	e.h, err = httpauth.New(httpauth.Config{Authenticator: e.auth, Logger: logger})

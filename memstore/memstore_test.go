@@ -20,6 +20,13 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, newStore)
 }
 
+func TestUserWatcher(t *testing.T) {
+	storetest.RunUserWatcher(t, func(testing.TB) (authkit.Store, authkit.Store) {
+		s := memstore.New()
+		return s, s
+	})
+}
+
 func TestLimiter(t *testing.T) {
 	storetest.RunLimiter(t, func(testing.TB) authkit.Limiter { return memstore.New() })
 }

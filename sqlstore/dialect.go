@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"strconv"
@@ -51,6 +52,16 @@ type Dialect struct {
 	// Store turns such errors into authkit.ErrAlreadyExists. It must
 	// recognize errors by their code, never by message text. It is required.
 	IsUniqueViolation func(err error) bool
+
+	// WaitForNotification waits on driverConn, a connection of the driver
+	// as sql.Conn.Raw hands it, for the next PostgreSQL notification on a
+	// channel the connection listens to, and returns the notification's
+	// channel and payload. It returns an error when ctx ends first or the
+	// connection fails. Store.WatchUsers needs it on PostgreSQL (without it,
+	// WatchUsers returns an error and the Authenticator reads users on
+	// every request); postgres.Dialect sets it for pgx. The other engines
+	// ignore it.
+	WaitForNotification func(ctx context.Context, driverConn any) (channel, payload string, err error)
 }
 
 // sqlDialect holds what the Store derives from a Dialect: the statements in
@@ -58,6 +69,8 @@ type Dialect struct {
 type sqlDialect struct {
 	engine            Engine
 	isUniqueViolation func(error) bool
+	// waitForNotification is Dialect.WaitForNotification.
+	waitForNotification func(ctx context.Context, driverConn any) (channel, payload string, err error)
 	// returning is true when UPDATE … RETURNING is supported.
 	returning bool
 	// lockSuffix is appended to a SELECT inside a transaction to lock the
@@ -79,7 +92,7 @@ func newSQLDialect(d Dialect) (sqlDialect, error) {
 	if d.IsUniqueViolation == nil {
 		return sqlDialect{}, fmt.Errorf("sqlstore: Dialect.IsUniqueViolation is nil")
 	}
-	sd := sqlDialect{engine: d.Engine, isUniqueViolation: d.IsUniqueViolation}
+	sd := sqlDialect{engine: d.Engine, isUniqueViolation: d.IsUniqueViolation, waitForNotification: d.WaitForNotification}
 	switch d.Engine {
 	case PostgreSQL:
 		sd.returning, sd.lockSuffix, sd.positional = true, " FOR UPDATE", true

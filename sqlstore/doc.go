@@ -26,8 +26,9 @@
 // # Schema and migrations
 //
 // The tables are authkit_users, authkit_tokens, authkit_sessions,
-// authkit_rate_limits, authkit_totp and authkit_recovery_codes, beside the
-// host's own. Their schema is plain SQL, one directory of numbered files
+// authkit_rate_limits, authkit_totp and authkit_recovery_codes, and on
+// MySQL and SQLite authkit_user_changes (and on MySQL its one-row counter,
+// authkit_user_change_seq), beside the host's own. Their schema is plain SQL, one directory of numbered files
 // per engine, embedded in the package (Engine.Migrations returns them).
 // Store.Migrate applies the files the database has not seen, records each
 // version in authkit_schema_migrations, is safe to run at every start and
@@ -76,6 +77,30 @@
 // factor and DeleteUser are transactions that first lock the user's row (on
 // SQLite, whose writers take turns on the whole database, they begin with a
 // write), so that they take turns rather than interleave or deadlock.
+//
+// # Watching users
+//
+// The Store is an authkit.UserWatcher, so the user cache of every
+// Authenticator on the database stays true (see Store.WatchUsers): UpdateUser
+// (but an update of UpdatedAt alone) and DeleteUser note the change in their
+// own transaction, so a change is reported exactly when it commits, whoever
+// made it through a Store. Changes made to the tables by other means are not
+// reported; such writers should go through the Store.
+//
+// On PostgreSQL the note is a notification, pg_notify on the channel
+// authkit_users_ followed by the MD5 of the current schema, so that stores in
+// different schemas of one database do not hear each other. Each watching
+// Authenticator holds one connection of its pool for as long as it watches:
+// size the pool one larger. Connection poolers in transaction mode
+// (PgBouncer) do not carry LISTEN; give the *sql.DB a direct or
+// session-mode connection.
+//
+// On MySQL and SQLite the note is a row of authkit_user_changes, numbered in
+// commit order, which each watcher polls for every 250 milliseconds
+// (Store.SetWatchInterval) with one indexed query. The Store deletes rows
+// older than a minute, at most every 30 seconds, after a change it writes, so
+// the table holds about a minute of changes. A watcher that finds rows it
+// had not read deleted reports that any user may have changed.
 //
 // # Errors
 //

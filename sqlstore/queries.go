@@ -1,6 +1,9 @@
 package sqlstore
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // The statements of the Store, with ? placeholders that sqlDialect.bind
 // turns into the engine's style. They are the same text on every engine
@@ -38,6 +41,9 @@ type queries struct {
 	confirmTOTP, useTOTPStep                         string
 	deleteRecoveryCodes, useRecoveryCode             string
 	recoveryCodesLeft                                string
+	notifyUser, userChannel                          string
+	nextChangeSeq, insertChange, trimChanges         string
+	lastChange, changesAfter                         string
 }
 
 // newQueries binds the statements for d.
@@ -112,7 +118,33 @@ func newQueries(d sqlDialect) queries {
 		deleteRecoveryCodes: d.bind("DELETE FROM authkit_recovery_codes WHERE user_id = ?"),
 		useRecoveryCode:     d.bind("UPDATE authkit_recovery_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL"),
 		recoveryCodesLeft:   d.bind("SELECT COUNT(*) FROM authkit_recovery_codes WHERE user_id = ? AND used_at IS NULL"),
+
+		// The changes WatchUsers reports; see watch.go. On PostgreSQL a
+		// notification on a channel of the current schema's own.
+		notifyUser:    d.bind("SELECT pg_notify(" + userChannel + ", ?)"),
+		userChannel:   "SELECT " + userChannel,
+		nextChangeSeq: "UPDATE authkit_user_change_seq SET seq = LAST_INSERT_ID(seq + 1) WHERE id = 1",
+		insertChange:  d.bind(insertChange(d.engine)),
+		trimChanges:   d.bind("DELETE FROM authkit_user_changes WHERE seq < ? AND changed_at < ?"),
+		lastChange:    "SELECT COALESCE(MAX(seq), 0) FROM authkit_user_changes",
+		changesAfter:  d.bind("SELECT seq, user_id FROM authkit_user_changes WHERE seq > ? ORDER BY seq LIMIT " + strconv.Itoa(changesPerPoll)),
 	}
+}
+
+// userChannel is the SQL expression of the PostgreSQL channel on which
+// user changes are told: authkit_users_ and the MD5 of the current schema
+// (the schema of the tables), which keeps it within the 63 bytes of a
+// channel name.
+const userChannel = "'authkit_users_' || md5(COALESCE(current_schema(), ''))"
+
+// insertChange returns the statement that adds a row to
+// authkit_user_changes: with the number taken from the counter on MySQL,
+// numbered by SQLite itself elsewhere.
+func insertChange(e Engine) string {
+	if e == MySQL {
+		return "INSERT INTO authkit_user_changes (seq, user_id, changed_at) VALUES (?, ?, ?)"
+	}
+	return "INSERT INTO authkit_user_changes (user_id, changed_at) VALUES (?, ?)"
 }
 
 // insertRecoveryCodes returns the statement that inserts n new recovery

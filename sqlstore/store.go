@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -16,7 +17,8 @@ import (
 
 var _ authkit.Store = (*Store)(nil)
 
-// Store is an authkit.Store and authkit.FactorStore over database/sql. Make one with New (or with
+// Store is an authkit.Store, authkit.FactorStore and authkit.UserWatcher
+// over database/sql. Make one with New (or with
 // New in the postgres, mysql and sqlite subpackages) and create its tables
 // with Migrate. A *Store is safe for concurrent use by many goroutines, and
 // several processes may share one database.
@@ -36,6 +38,13 @@ type Store struct {
 	// stmts holds the statements prepared so far, by query text.
 	stmts  map[string]*sql.Stmt
 	closed bool
+
+	// watchInterval is how often WatchUsers polls, in nanoseconds; zero
+	// means DefaultWatchInterval.
+	watchInterval atomic.Int64
+	// lastTrim is when the Store last deleted old changes, in Unix
+	// nanoseconds; see trimChanges.
+	lastTrim atomic.Int64
 }
 
 // New returns a Store that keeps its data in db, an engine described by d.
@@ -306,8 +315,10 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (authkit.User, er
 // foreign keys' cascades, which a host's own schema tooling might have
 // dropped. The transaction first locks the user's row (on SQLite, the
 // database), so it takes turns with the writers of the user's second factor.
-// It returns authkit.ErrNotFound if there is no such user.
+// The same transaction notes the deletion for WatchUsers. It returns
+// authkit.ErrNotFound if there is no such user.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	var seq int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		return s.txUserWrite(ctx, tx, id, s.q.deleteUserSessions, func() error {
 			for _, q := range []string{s.q.deleteAllTokens, s.q.deleteRecoveryCodes, s.q.deleteTOTP} {
@@ -316,15 +327,20 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 				}
 			}
 			n, err := txExec(ctx, tx, s.q.deleteUser, id)
-			if err == nil && n == 0 {
-				err = storeError{authkit.ErrNotFound}
+			if err != nil {
+				return err
 			}
+			if n == 0 {
+				return storeError{authkit.ErrNotFound}
+			}
+			seq, err = s.noteChange(ctx, tx, id)
 			return err
 		})
 	})
 	if err != nil {
 		return wrap("delete user", err)
 	}
+	s.trimChanges(ctx, seq)
 	return nil
 }
 
@@ -334,7 +350,8 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 // UPDATE statement, so concurrent swaps from one hash cannot both succeed.
 // It returns authkit.ErrNotFound if there is no such user and
 // authkit.ErrConflict, writing nothing, if upd.IfPasswordHash is set and
-// differs from the stored hash.
+// differs from the stored hash. Unless upd.TouchOnly, the same transaction
+// notes the change for WatchUsers.
 func (s *Store) UpdateUser(ctx context.Context, id string, upd authkit.UserUpdate) (authkit.User, error) {
 	var bump int64
 	if upd.BumpTokenVersion {
@@ -347,7 +364,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd authkit.UserUpdat
 		query = s.q.updateUserIf
 		args = append(args, upd.IfPasswordHash)
 	}
-	var u authkit.User
+	var (
+		u   authkit.User
+		seq int64
+	)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		n, err := txExec(ctx, tx, query, args...)
 		if err != nil {
@@ -370,11 +390,16 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd authkit.UserUpdat
 			}
 		}
 		u, err = s.scanUser(tx.QueryRowContext(ctx, s.q.userByID, id))
+		if err != nil || upd.TouchOnly() {
+			return err
+		}
+		seq, err = s.noteChange(ctx, tx, id)
 		return err
 	})
 	if err != nil {
 		return authkit.User{}, wrap("update user", err)
 	}
+	s.trimChanges(ctx, seq)
 	return u, nil
 }
 

@@ -33,6 +33,13 @@
 // and a deletion of the user in the middle of it all that leaves nothing
 // behind. A Store without FactorStore skips Factor and passes the suite.
 //
+// A Store that also implements authkit.UserWatcher runs RunUserWatcher as
+// well, with a second Store over the same data, as another instance of a
+// service would have: every change but a touch, through either store, is
+// reported within DeliveryBound; touches and failed changes are not; 50
+// concurrent updates are all reported; WatchUsers returns when its context
+// ends.
+//
 // The suite passes times the way the Authenticator does: UTC, truncated to
 // the microsecond. Ids are random version 4 UUIDs and token and refresh
 // hashes are 64 lower-case hex digits, so stores may use native UUID and

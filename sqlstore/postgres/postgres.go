@@ -38,9 +38,24 @@ import (
 const uniqueViolation = "23505"
 
 // Dialect returns the sqlstore.Dialect of PostgreSQL through pgx: it
-// recognizes unique violations by SQLSTATE 23505.
+// recognizes unique violations by SQLSTATE 23505, and waits for the
+// notifications that Store.WatchUsers listens for on pgx's connection.
 func Dialect() sqlstore.Dialect {
-	return sqlstore.Dialect{Engine: sqlstore.PostgreSQL, IsUniqueViolation: isUniqueViolation}
+	return sqlstore.Dialect{Engine: sqlstore.PostgreSQL, IsUniqueViolation: isUniqueViolation, WaitForNotification: waitForNotification}
+}
+
+// waitForNotification is Dialect.WaitForNotification for a connection of
+// pgx's stdlib.
+func waitForNotification(ctx context.Context, driverConn any) (channel, payload string, err error) {
+	c, ok := driverConn.(*stdlib.Conn)
+	if !ok {
+		return "", "", fmt.Errorf("sqlstore: postgres: the connection is a %T, not pgx's", driverConn)
+	}
+	n, err := c.Conn().WaitForNotification(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	return n.Channel, n.Payload, nil
 }
 
 // isUniqueViolation reports whether err is a PostgreSQL unique_violation.

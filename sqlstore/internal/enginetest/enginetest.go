@@ -50,6 +50,15 @@ func (h Harness) newStore(t testing.TB) (*sqlstore.Store, *sql.DB) {
 	return s, db
 }
 
+// storeOn returns a Store on db, whose schema is in place.
+func (h Harness) storeOn(t testing.TB, db *sql.DB) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.New(db, h.Dialect)
+	require.NoError(t, err, "sqlstore.New")
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 // Run runs the storetest conformance suite and the engine tests.
 func Run(t *testing.T, h Harness) {
 	t.Run("Conformance", func(t *testing.T) {
@@ -67,6 +76,13 @@ func Run(t *testing.T, h Harness) {
 			return s
 		})
 	})
+	t.Run("UserWatcher", func(t *testing.T) {
+		storetest.RunUserWatcher(t, func(t testing.TB) (authkit.Store, authkit.Store) {
+			open := h.migrated(t)
+			return h.storeOn(t, open()), h.storeOn(t, open())
+		})
+	})
+	t.Run("Watch", func(t *testing.T) { testWatch(t, h) })
 	t.Run("Migrate", func(t *testing.T) { testMigrate(t, h) })
 	t.Run("Upgrade", func(t *testing.T) { testUpgrade(t, h) })
 	t.Run("Times", func(t *testing.T) { testTimes(t, h) })

@@ -1,0 +1,10 @@
+-- Nothing to create on PostgreSQL: Store.WatchUsers (authkit.UserWatcher)
+-- LISTENs for the notifications that UpdateUser (but an update of
+-- updated_at alone) and DeleteUser send with pg_notify in the transaction
+-- of the change, delivered when it commits. The channel is
+-- authkit_users_ followed by the MD5 of the current schema, so that stores
+-- in different schemas of one database do not hear each other.
+--
+-- The version is recorded so that every engine's schema has the same
+-- versions. Code of version 4 sends no notifications: the changes it makes
+-- reach other instances' caches only through their TTL.
