@@ -15,6 +15,8 @@
 //	AUTHKIT_SMTP_URL          smtp://user:pass@host:port (STARTTLS), smtps://… (implicit TLS);
 //	                          unset: emails are printed to the log
 //	AUTHKIT_MAIL_FROM         sender address (default "authkit@localhost")
+//	AUTHKIT_USER_CACHE_TTL    how long a request may take its user from memory ("10s"), or
+//	                          "off" to read it on every request (default 10s)
 //	AUTHKIT_TRUSTED_PROXIES   comma-separated networks (CIDR) or addresses of the reverse
 //	                          proxies in front; only from them are X-Forwarded-For and
 //	                          X-Real-IP believed (default: none, the peer is the client)
@@ -66,6 +68,7 @@ type settings struct {
 	trustedProxies                                []netip.Prefix
 	allowedOrigins                                []string
 	factorKeys                                    []authkit.FactorKey
+	userCacheTTL                                  time.Duration
 }
 
 func readSettings(getenv func(string) string, logger *slog.Logger) (settings, error) {
@@ -91,6 +94,13 @@ func readSettings(getenv func(string) string, logger *slog.Logger) (settings, er
 	var err error
 	if s.factorKeys, err = parseFactorKeys(getenv("AUTHKIT_FACTOR_KEYS")); err != nil {
 		return s, fmt.Errorf("AUTHKIT_FACTOR_KEYS: %w", err)
+	}
+	if v := getenv("AUTHKIT_USER_CACHE_TTL"); v != "" {
+		if v == "off" {
+			s.userCacheTTL = -1
+		} else if s.userCacheTTL, err = time.ParseDuration(v); err != nil || s.userCacheTTL <= 0 {
+			return s, errors.New(`AUTHKIT_USER_CACHE_TTL must be a positive duration such as "10s", or "off"`)
+		}
 	}
 	if s.trustedProxies, err = parsePrefixes(getenv("AUTHKIT_TRUSTED_PROXIES")); err != nil {
 		return s, fmt.Errorf("AUTHKIT_TRUSTED_PROXIES: %w", err)
@@ -239,6 +249,7 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 		SigningKey:       s.signingKey,
 		VerificationKeys: s.verificationKeys,
 		FactorKeys:       s.factorKeys,
+		UserCacheTTL:     s.userCacheTTL,
 		BaseURL:          s.baseURL,
 		Logger:           logger,
 		OnEvent: func(ctx context.Context, e authkit.Event) {

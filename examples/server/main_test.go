@@ -163,16 +163,16 @@ func TestServerSQLite(t *testing.T) {
 }
 
 func TestServerPostgreSQL(t *testing.T) {
-	_, databaseURL := postgresSchema(t, "authkit_server_", "run the reference server on PostgreSQL")
+	_, databaseURL, _ := postgresSchema(t, "authkit_server_", "run the reference server on PostgreSQL")
 	exercise(t, start(t, map[string]string{"AUTHKIT_DATABASE_URL": databaseURL}), "grace@example.com")
 }
 
 // postgresSchema gives the test a schema of its own, named from prefix, on
 // the server AUTHKIT_TEST_POSTGRES_DSN names, dropped when the test ends;
 // without the variable it skips, saying it is needed to do what. It
-// returns a pool on the server and the database URL that works in the
-// schema.
-func postgresSchema(t *testing.T, prefix, what string) (admin *sql.DB, databaseURL string) {
+// returns a pool on the server, the database URL that works in the schema,
+// and the schema's name.
+func postgresSchema(t *testing.T, prefix, what string) (admin *sql.DB, databaseURL, schema string) {
 	t.Helper()
 	dsn := os.Getenv("AUTHKIT_TEST_POSTGRES_DSN")
 	if dsn == "" {
@@ -180,7 +180,7 @@ func postgresSchema(t *testing.T, prefix, what string) (admin *sql.DB, databaseU
 	}
 	admin, err := postgres.Open(t.Context(), dsn)
 	require.NoError(t, err)
-	schema := prefix + strings.ToLower(rand.Text())
+	schema = prefix + strings.ToLower(rand.Text())
 	_, err = admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema)
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -193,7 +193,7 @@ func postgresSchema(t *testing.T, prefix, what string) (admin *sql.DB, databaseU
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return admin, u.String()
+	return admin, u.String(), schema
 }
 
 func TestServerMySQL(t *testing.T) {
@@ -252,17 +252,19 @@ func TestServerPages(t *testing.T) {
 
 func TestServerRefusesBadSettings(t *testing.T) {
 	for name, env := range map[string]map[string]string{
-		"short secret":     {"AUTHKIT_SECRET": "short"},
-		"unknown scheme":   {"AUTHKIT_DATABASE_URL": "oracle://db"},
-		"missing key":      {"AUTHKIT_SIGNING_KEY_FILE": filepath.Join(t.TempDir(), "missing.pem")},
-		"bad SMTP URL":     {"AUTHKIT_SMTP_URL": "http://mail"},
-		"plaintext SMTP":   {"AUTHKIT_SMTP_URL": "smtp://mail.example.com:25?tls=none"},
-		"bad link base":    {"AUTHKIT_BASE_URL": "ftp://example.com"},
-		"bad listen addr":  {"AUTHKIT_ADDR": "127.0.0.1:99999"},
-		"bad proxy list":   {"AUTHKIT_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"},
-		"short factor key": {"AUTHKIT_FACTOR_KEYS": "k1:c2hvcnQ="},
-		"factor key no id": {"AUTHKIT_FACTOR_KEYS": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},
-		"bad origin":       {"AUTHKIT_ALLOWED_ORIGINS": "*"},
+		"short secret":      {"AUTHKIT_SECRET": "short"},
+		"unknown scheme":    {"AUTHKIT_DATABASE_URL": "oracle://db"},
+		"missing key":       {"AUTHKIT_SIGNING_KEY_FILE": filepath.Join(t.TempDir(), "missing.pem")},
+		"bad SMTP URL":      {"AUTHKIT_SMTP_URL": "http://mail"},
+		"plaintext SMTP":    {"AUTHKIT_SMTP_URL": "smtp://mail.example.com:25?tls=none"},
+		"bad link base":     {"AUTHKIT_BASE_URL": "ftp://example.com"},
+		"bad listen addr":   {"AUTHKIT_ADDR": "127.0.0.1:99999"},
+		"bad proxy list":    {"AUTHKIT_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"},
+		"short factor key":  {"AUTHKIT_FACTOR_KEYS": "k1:c2hvcnQ="},
+		"factor key no id":  {"AUTHKIT_FACTOR_KEYS": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},
+		"bad origin":        {"AUTHKIT_ALLOWED_ORIGINS": "*"},
+		"bad cache TTL":     {"AUTHKIT_USER_CACHE_TTL": "-5s"},
+		"cache TTL no unit": {"AUTHKIT_USER_CACHE_TTL": "10"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env["AUTHKIT_DATABASE_URL"] = cmp.Or(env["AUTHKIT_DATABASE_URL"], "sqlite:"+filepath.Join(t.TempDir(), "authkit.db"))
