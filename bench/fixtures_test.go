@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +17,9 @@ import (
 
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/memstore"
+	"github.com/authkit/authkit/sqlstore"
 	"github.com/authkit/authkit/sqlstore/postgres"
+	"github.com/authkit/authkit/sqlstore/sqlite"
 )
 
 // Algorithms the benchmarks sign with.
@@ -140,34 +142,50 @@ func newFixture(alg string) (*fixture, error) {
 	return f, nil
 }
 
-// postgresDB is a schema of its own on the server of AUTHKIT_TEST_POSTGRES_DSN,
-// dropped when the benchmarks end, with authkit's tables in it.
-type postgresDB struct {
-	db *sql.DB
+// sqlDB is a database for the benchmarks of a SQL engine, with authkit's
+// tables in it, and the access token of a user registered there for each
+// algorithm.
+type sqlDB struct {
+	store *sqlstore.Store
+
+	mu     sync.Mutex
+	tokens map[string]string // by algorithm
 }
 
 var (
-	pgOnce sync.Once
-	pg     *postgresDB
-	pgErr  error
+	sqlOnce = map[string]*sync.Once{"postgres": {}, "sqlite": {}}
+	sqlDBs  = map[string]*sqlDB{}
+	sqlErrs = map[string]error{}
 )
 
-// postgresFor returns the benchmarks' PostgreSQL database, or skips b
-// when AUTHKIT_TEST_POSTGRES_DSN is not set.
-func postgresFor(b *testing.B) *postgresDB {
+// sqlFor returns the benchmarks' database of engine ("postgres" or
+// "sqlite"), made once per process. PostgreSQL's is a schema of its own on
+// the server of AUTHKIT_TEST_POSTGRES_DSN, dropped when the benchmarks end;
+// without that variable, b is skipped. SQLite's is a file in a temporary
+// directory, as the reference server's.
+func sqlFor(b *testing.B, engine string) *sqlDB {
 	b.Helper()
 	dsn := os.Getenv(postgresVariable)
-	if dsn == "" {
+	if engine == "postgres" && dsn == "" {
 		b.Skipf("set %s (such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL benchmarks", postgresVariable)
 	}
-	pgOnce.Do(func() { pg, pgErr = openPostgres(dsn) })
-	if pgErr != nil {
-		b.Fatal(pgErr)
+	sqlOnce[engine].Do(func() {
+		var db *sqlDB
+		var err error
+		if engine == "postgres" {
+			db, err = openPostgres(dsn)
+		} else {
+			db, err = openSQLite()
+		}
+		sqlDBs[engine], sqlErrs[engine] = db, err
+	})
+	if err := sqlErrs[engine]; err != nil {
+		b.Fatal(err)
 	}
-	return pg
+	return sqlDBs[engine]
 }
 
-func openPostgres(dsn string) (*postgresDB, error) {
+func openPostgres(dsn string) (*sqlDB, error) {
 	ctx := context.Background()
 	admin, err := postgres.Open(ctx, dsn)
 	if err != nil {
@@ -198,10 +216,55 @@ func openPostgres(dsn string) (*postgresDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := store.Migrate(ctx); err != nil {
+	return migrated(store)
+}
+
+func openSQLite() (*sqlDB, error) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "authkit-bench-")
+	if err != nil {
 		return nil, err
 	}
-	return &postgresDB{db: db}, nil
+	closers = append(closers, func() { _ = os.RemoveAll(dir) })
+	db, err := sqlite.Open(ctx, "sqlite:"+filepath.Join(dir, "bench.db"))
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { _ = db.Close() })
+	store, err := sqlite.New(db)
+	if err != nil {
+		return nil, err
+	}
+	return migrated(store)
+}
+
+func migrated(store *sqlstore.Store) (*sqlDB, error) {
+	if err := store.Migrate(context.Background()); err != nil {
+		return nil, err
+	}
+	return &sqlDB{store: store, tokens: map[string]string{}}, nil
+}
+
+// config returns the Authenticator's Config over the database, and the
+// access token of a user registered there.
+func (db *sqlDB) config(b *testing.B, f *fixture) (authkit.Config, string) {
+	b.Helper()
+	c := kitConfig(f.keys, db.store)
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.tokens[f.alg] == "" {
+		a, err := authkit.New(c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer a.Close(context.Background())
+		reg, err := a.Register(b.Context(), authkit.Registration{Email: "bench-" + strings.ToLower(f.alg) + "@example.com", Password: password}, authkit.Client{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		db.tokens[f.alg] = reg.Tokens.AccessToken
+	}
+	return c, db.tokens[f.alg]
 }
 
 // TestMain closes what the benchmarks opened (the PostgreSQL schema is

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 
 	"github.com/authkit/authkit"
 	"github.com/authkit/authkit/httpauth"
-	"github.com/authkit/authkit/sqlstore/postgres"
 )
 
 // leeway is the clock skew every middleware allows.
@@ -86,17 +84,16 @@ var variants = []variant{
 		return requireUser(b, c), f.token
 	}},
 	{"RequireUser-pg", func(b *testing.B, f *fixture) (http.Handler, string) {
-		c, token := postgresConfig(b, f)
-		// The PostgreSQL Store does not watch users yet: a watcher that is
-		// ready at once and reports nothing turns the user cache on, so
-		// that this measures the cache's cost, not its invalidation.
-		c.UserWatcher = quietWatcher{}
-		return requireUser(b, c), token
+		return requireUserSQL(b, f, "postgres", true)
 	}},
 	{"RequireUser-pg-nousercache", func(b *testing.B, f *fixture) (http.Handler, string) {
-		c, token := postgresConfig(b, f)
-		c.UserCacheTTL = -1
-		return requireUser(b, c), token
+		return requireUserSQL(b, f, "postgres", false)
+	}},
+	{"RequireUser-sqlite", func(b *testing.B, f *fixture) (http.Handler, string) {
+		return requireUserSQL(b, f, "sqlite", true)
+	}},
+	{"RequireUser-sqlite-nousercache", func(b *testing.B, f *fixture) (http.Handler, string) {
+		return requireUserSQL(b, f, "sqlite", false)
 	}},
 }
 
@@ -162,6 +159,21 @@ func requireUser(b *testing.B, c authkit.Config) http.Handler {
 	return h.RequireUser(final)
 }
 
+// requireUserSQL is RequireUser over the database of engine, with the
+// user cache or without.
+func requireUserSQL(b *testing.B, f *fixture, engine string, userCache bool) (http.Handler, string) {
+	c, token := sqlFor(b, engine).config(b, f)
+	if userCache {
+		// The SQL Store does not watch users yet: a watcher that is ready
+		// at once and reports nothing turns the user cache on, so that
+		// this measures the cache's cost, not its invalidation.
+		c.UserWatcher = quietWatcher{}
+	} else {
+		c.UserCacheTTL = -1
+	}
+	return requireUser(b, c), token
+}
+
 // quietWatcher is a UserWatcher that is ready at once and never reports a
 // change.
 type quietWatcher struct{}
@@ -170,36 +182,4 @@ func (quietWatcher) WatchUsers(ctx context.Context, ready func(), _ func(string)
 	ready()
 	<-ctx.Done()
 	return ctx.Err()
-}
-
-var (
-	pgTokensMu sync.Mutex
-	pgTokens   = map[string]string{} // by algorithm
-)
-
-// postgresConfig returns the Authenticator's Config over the PostgreSQL
-// database, and the access token of a user registered there, or skips b.
-func postgresConfig(b *testing.B, f *fixture) (authkit.Config, string) {
-	b.Helper()
-	db := postgresFor(b)
-	store, err := postgres.New(db.db)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := kitConfig(f.keys, store)
-	pgTokensMu.Lock()
-	defer pgTokensMu.Unlock()
-	if pgTokens[f.alg] == "" {
-		a, err := authkit.New(c)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer a.Close(context.Background())
-		reg, err := a.Register(b.Context(), authkit.Registration{Email: "bench-" + strings.ToLower(f.alg) + "@example.com", Password: password}, authkit.Client{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		pgTokens[f.alg] = reg.Tokens.AccessToken
-	}
-	return c, pgTokens[f.alg]
 }
