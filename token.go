@@ -1,6 +1,7 @@
 package authkit
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -225,11 +227,26 @@ func parseHeader(raw []byte) (joseHeader, error) {
 		name string
 		dst  *string
 	}{{"alg", &h.alg}, {"kid", &h.kid}, {"typ", &h.typ}} {
-		if v, ok := m[member.name]; ok && json.Unmarshal(v, member.dst) != nil {
+		if v, ok := m[member.name]; ok && !jsonString(v, member.dst) {
 			return joseHeader{}, fmt.Errorf("malformed %q header", member.name)
 		}
 	}
 	return h, nil
+}
+
+// jsonString decodes raw, a JSON value that json.Unmarshal found valid,
+// into dst if it is a string, as json.Unmarshal would. A string without
+// escapes and of valid UTF-8, as header members are, is its bytes between
+// the quotes; others go through json.Unmarshal.
+func jsonString(raw json.RawMessage, dst *string) bool {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' {
+		s := raw[1 : n-1]
+		if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+			*dst = string(s)
+			return true
+		}
+	}
+	return json.Unmarshal(raw, dst) == nil
 }
 
 // isAccessTokenType reports whether typ names the media type
