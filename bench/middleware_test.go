@@ -163,23 +163,10 @@ func requireUser(b *testing.B, c authkit.Config) http.Handler {
 // user cache or without.
 func requireUserSQL(b *testing.B, f *fixture, engine string, userCache bool) (http.Handler, string) {
 	c, token := sqlFor(b, engine).config(b, f)
-	if userCache {
-		// The SQL Store does not watch users yet: a watcher that is ready
-		// at once and reports nothing turns the user cache on, so that
-		// this measures the cache's cost, not its invalidation.
-		c.UserWatcher = quietWatcher{}
-	} else {
+	if !userCache {
 		c.UserCacheTTL = -1
 	}
+	// With the cache, the Store watches users itself (LISTEN/NOTIFY on
+	// PostgreSQL, its change table on SQLite), as in production.
 	return requireUser(b, c), token
-}
-
-// quietWatcher is a UserWatcher that is ready at once and never reports a
-// change.
-type quietWatcher struct{}
-
-func (quietWatcher) WatchUsers(ctx context.Context, ready func(), _ func(string)) error {
-	ready()
-	<-ctx.Done()
-	return ctx.Err()
 }
