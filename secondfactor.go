@@ -96,6 +96,7 @@ type SecondFactorChallenge struct {
 	Methods []string
 }
 
+// Error returns ErrSecondFactorRequired's message.
 func (c *SecondFactorChallenge) Error() string { return ErrSecondFactorRequired.Error() }
 
 // Unwrap returns ErrSecondFactorRequired.
