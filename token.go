@@ -308,7 +308,9 @@ func (kr *keyring) verify(token string) (*Claims, error) {
 	}
 	claims, err := kr.verifyFully(token, invalid)
 	if err == nil && kr.verified != nil {
-		kr.verified.put(token, claims.clone())
+		// A copy: the token may be a slice of a far larger string (the
+		// whole header it came in), which the cache must not keep alive.
+		kr.verified.put(strings.Clone(token), claims.clone())
 	}
 	return claims, err
 }

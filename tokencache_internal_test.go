@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
@@ -241,5 +242,26 @@ func BenchmarkVerifyCached(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestTokenCacheKeepsNoCallersString checks that the cache keeps a copy of
+// a token that is a slice of a larger string (the header it came in, as
+// httpauth slices it), not the larger string: a megabyte of padding in an
+// Authorization header must not be held for each token while the cache
+// counts the token's bytes.
+func TestTokenCacheKeepsNoCallersString(t *testing.T) {
+	f := newCacheFixture(t, 0)
+	tok := f.token(t, "ada", time.Hour, 0)
+	header := "Bearer" + strings.Repeat(" ", 1<<20) + tok
+	_, err := f.kr.verify(strings.TrimSpace(header[len("Bearer"):]))
+	require.NoError(t, err)
+	s := f.kr.verified.shard(tok)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	start := uintptr(unsafe.Pointer(unsafe.StringData(header)))
+	for k := range s.entries {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(k)))
+		assert.False(t, p >= start && p < start+uintptr(len(header)), "the cached token points into the caller's header")
 	}
 }
