@@ -253,10 +253,11 @@ func (a *Authenticator) forgetUser(id string) {
 // failed change may still have happened (an answer lost on the way), so
 // it is published too, unless the user is not there.
 func (a *Authenticator) userChanged(ctx context.Context, id string, err error) {
-	if a.users == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
 		return
 	}
-	a.users.forget(id)
+	a.forgetUser(id)
+	// Published whether or not this instance caches: the others may.
 	if p, ok := a.watcher.(UserChangePublisher); ok {
 		if perr := p.PublishUserChange(context.WithoutCancel(ctx), id); perr != nil {
 			a.cfg.Logger.WarnContext(ctx, "authkit: publish a user change", "user_id", id, "error", perr)

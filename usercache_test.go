@@ -298,3 +298,39 @@ func TestUserCacheKeepsOutAReadThatRacedAChange(t *testing.T) {
 	_, _, err := k.Authenticate(t.Context(), tokens.AccessToken)
 	assert.ErrorIs(t, err, authkit.ErrInvalidToken, "the user read before the logout was not cached")
 }
+
+// publisher is a UserChangePublisher, as redisusers' is, that records
+// what it was asked to publish.
+type publisher struct {
+	mu        sync.Mutex
+	published []string
+}
+
+func (p *publisher) WatchUsers(ctx context.Context, ready func(), _ func(string)) error {
+	ready()
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (p *publisher) PublishUserChange(_ context.Context, id string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.published = append(p.published, id)
+	return nil
+}
+
+// TestUserChangesArePublishedWithoutACache checks that an instance whose
+// own cache is off still publishes the changes it makes, for the
+// instances that cache; and that a sign-in's touch of the user is not
+// published.
+func TestUserChangesArePublishedWithoutACache(t *testing.T) {
+	p := &publisher{}
+	k := newKit(t, func(c *authkit.Config) { c.UserWatcher, c.UserCacheTTL = p, -1 })
+	reg, _ := k.register(t, "ada@example.com", pw)
+	_, err := k.Login(t.Context(), "ada@example.com", pw, authkit.Client{})
+	require.NoError(t, err)
+	require.NoError(t, k.SetActive(t.Context(), reg.User.ID, false, authkit.Client{}))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	assert.Equal(t, []string{reg.User.ID}, p.published, "the disabling, and nothing for the sign-ins")
+}
