@@ -347,8 +347,37 @@ func (v *Verifier) load(ctx context.Context, at time.Time) error {
 	if err != nil {
 		return fmt.Errorf("authkit: jwks: %w", err)
 	}
+	// The same keys verify the same tokens: keep what they verified, so
+	// that a refetch (an hourly one, or one a made-up key id asked for)
+	// does not empty the cache. New or removed keys start afresh.
+	if old := v.fetched.Load(); old != nil && old.keys != nil && sameKeys(old.keys, kr) {
+		kr.verified = old.keys.verified
+	}
 	v.fetched.Store(&fetchedKeys{keys: kr, at: at})
 	return nil
+}
+
+// sameKeys reports whether a and b hold the same keys under the same ids:
+// the same Key, or public keys with the same JWK.
+func sameKeys(a, b *keyring) bool {
+	if len(a.byID) != len(b.byID) {
+		return false
+	}
+	for id, ka := range a.byID {
+		kb, ok := b.byID[id]
+		if !ok {
+			return false
+		}
+		if ka == kb {
+			continue
+		}
+		ja, okA := ka.JWK()
+		jb, okB := kb.JWK()
+		if !okA || !okB || ja != jb {
+			return false
+		}
+	}
+	return true
 }
 
 // fetch GETs and decodes the JWK Set. A document without a "keys" member
