@@ -205,3 +205,37 @@ func TestCustomClaimsReachAVerifier(t *testing.T) {
 	assert.NoError(t, err)
 	assert.NotContains(t, jwtPart(t, plain.AccessToken, 1), "roles")
 }
+
+// TestCustomClaimsFailureAfterAPasswordChange checks that a hook failing
+// once the new password is written does not report the change as failed:
+// the change stands, the caller gets no access token, and the new password
+// is the one that works.
+func TestCustomClaimsFailureAfterAPasswordChange(t *testing.T) {
+	var failing atomic.Bool
+	k := newKit(t, func(c *authkit.Config) {
+		c.CustomClaims = func(context.Context, authkit.User, authkit.Session) (map[string]any, error) {
+			if failing.Load() {
+				return nil, errors.New("directory down")
+			}
+			return map[string]any{"role": "reader"}, nil
+		}
+	})
+	k.register(t, "ada@example.com", pw)
+	login, err := k.Login(t.Context(), "ada@example.com", pw, authkit.Client{})
+	require.NoError(t, err)
+
+	failing.Store(true)
+	const newPassword = "another horse battery staple"
+	changed, err := k.ChangePassword(t.Context(), authkit.PasswordChange{
+		UserID: login.User.ID, SessionID: login.SessionID, CurrentPassword: pw, NewPassword: newPassword,
+	}, authkit.Client{})
+	require.NoError(t, err, "the change is made")
+	assert.Empty(t, changed.AccessToken, "no access token without the host's claims")
+	assert.Contains(t, k.log.String(), "directory down", "the hook's failure is logged")
+
+	failing.Store(false)
+	_, err = k.Login(t.Context(), "ada@example.com", pw, authkit.Client{})
+	assert.Error(t, err, "the old password no longer works")
+	_, err = k.Login(t.Context(), "ada@example.com", newPassword, authkit.Client{})
+	assert.NoError(t, err, "the new one does")
+}

@@ -287,7 +287,9 @@ type Config struct {
 	// session s: at sign-in, at each refresh, after a password change and
 	// at reauthentication. It is called on the request path before the
 	// session is begun or renewed, so a refresh picks up a changed role;
-	// an error from it fails the flow and leaves the session as it was.
+	// an error from it fails the flow and leaves the session as it was
+	// (after a password change, which is made by then, it only withholds
+	// the new access token: the client refreshes).
 	// The names must not be reserved (IsReservedClaim), the values must
 	// be JSON, and their object at most MaxCustomClaimsBytes; claims that
 	// break these rules fail the flow with ErrCustomClaims. Read them back
