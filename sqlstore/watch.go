@@ -32,6 +32,8 @@ const (
 	// before it checks that its connection still answers, so that a
 	// connection lost without a word is noticed.
 	listenPing = 10 * time.Second
+	// listenPingTimeout bounds that check.
+	listenPingTimeout = 5 * time.Second
 )
 
 // SetWatchInterval sets how often WatchUsers polls for changes on MySQL
@@ -259,7 +261,12 @@ func (s *Store) listenUsers(ctx context.Context, ready func(), changed func(stri
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case quiet:
-			if err := conn.PingContext(ctx); err != nil {
+			// A half-open connection can leave a ping waiting for
+			// minutes: give it a bound of its own.
+			pingCtx, cancel := context.WithTimeout(ctx, listenPingTimeout)
+			err := conn.PingContext(pingCtx)
+			cancel()
+			if err != nil {
 				return err
 			}
 		default:
