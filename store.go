@@ -268,9 +268,11 @@ type FactorStore interface {
 type TOTPFactor struct {
 	// UserID is the ID of the user the factor belongs to.
 	UserID string
-	// Secret is the ciphertext of the TOTP seed; at most 512 bytes.
+	// Secret is the ciphertext of the TOTP seed; at most
+	// MaxTOTPSecretBytes (see CheckTOTPFactor).
 	Secret []byte
-	// KeyID names the key that encrypted Secret; at most 64 bytes.
+	// KeyID names the key that encrypted Secret; at most
+	// MaxTOTPKeyIDBytes.
 	KeyID string
 	// CreatedAt is when the factor was enrolled, UTC.
 	CreatedAt time.Time

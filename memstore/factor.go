@@ -4,23 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/authkit/authkit"
-)
-
-// The limits of what the Store keeps of a second factor: those of the SQL
-// Store, so that a host that tests against memstore meets them before
-// production does.
-const (
-	// maxSecret is the longest TOTPFactor.Secret, in bytes.
-	maxSecret = 512
-	// maxKeyID is the longest TOTPFactor.KeyID, in bytes.
-	maxKeyID = 64
-	// maxCodeHash is the longest recovery code hash, in bytes.
-	maxCodeHash = 128
 )
 
 // recoveryCode is one recovery code of a user as the store keeps it; its
@@ -29,38 +15,6 @@ type recoveryCode struct {
 	createdAt, usedAt time.Time
 	// used is set once the code is used, at usedAt (which may be zero).
 	used bool
-}
-
-// checkFactor returns an error wrapping authkit.ErrInvalidInput when f is
-// beyond what the SQL Store keeps: a Secret over 512 bytes, or a KeyID over
-// 64 bytes, not valid UTF-8 or holding NUL.
-func checkFactor(f authkit.TOTPFactor) error {
-	switch {
-	case len(f.Secret) > maxSecret:
-		return fmt.Errorf("%w: TOTP secret of %d bytes, over %d", authkit.ErrInvalidInput, len(f.Secret), maxSecret)
-	case len(f.KeyID) > maxKeyID:
-		return fmt.Errorf("%w: TOTP key id of %d bytes, over %d", authkit.ErrInvalidInput, len(f.KeyID), maxKeyID)
-	case !utf8.ValidString(f.KeyID) || strings.ContainsRune(f.KeyID, 0):
-		return fmt.Errorf("%w: TOTP key id is not UTF-8 or holds NUL", authkit.ErrInvalidInput)
-	}
-	return nil
-}
-
-// checkCodeHashes returns an error wrapping authkit.ErrInvalidInput when a
-// hash is beyond what the SQL Store keeps (empty, over 128 bytes, not valid
-// UTF-8 or holding NUL), or two are the same.
-func checkCodeHashes(hashes []string) error {
-	seen := make(map[string]struct{}, len(hashes))
-	for _, h := range hashes {
-		if h == "" || len(h) > maxCodeHash || !utf8.ValidString(h) || strings.ContainsRune(h, 0) {
-			return fmt.Errorf("%w: a recovery code hash is empty, over %d bytes, not UTF-8 or holds NUL", authkit.ErrInvalidInput, maxCodeHash)
-		}
-		if _, ok := seen[h]; ok {
-			return fmt.Errorf("%w: recovery code hashes repeat", authkit.ErrInvalidInput)
-		}
-		seen[h] = struct{}{}
-	}
-	return nil
 }
 
 // PutTOTP stores f, pending, as the user's TOTP factor, replacing a pending
@@ -75,7 +29,7 @@ func (s *Store) PutTOTP(ctx context.Context, f authkit.TOTPFactor) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := checkFactor(f); err != nil {
+	if err := authkit.CheckTOTPFactor(f); err != nil {
 		return err
 	}
 	f.Secret = slices.Clone(f.Secret)
@@ -178,7 +132,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := checkCodeHashes(hashes); err != nil {
+	if err := authkit.CheckRecoveryCodeHashes(hashes); err != nil {
 		return err
 	}
 	codes := make(map[string]recoveryCode, len(hashes))

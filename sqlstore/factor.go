@@ -6,61 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/authkit/authkit"
 )
 
 var _ authkit.FactorStore = (*Store)(nil)
 
-// The limits of the columns that hold second factors, the same on every
-// engine (MySQL's VARBINARY widths).
+// The columns that hold second factors take authkit.MaxTOTPSecretBytes,
+// MaxTOTPKeyIDBytes and MaxRecoveryCodeHashBytes on every engine (MySQL's
+// VARBINARY widths).
 const (
-	// maxSecret is the longest TOTPFactor.Secret, in bytes.
-	maxSecret = 512
-	// maxKeyID is the longest TOTPFactor.KeyID, in bytes.
-	maxKeyID = 64
-	// maxCodeHash is the longest recovery code hash, in bytes.
-	maxCodeHash = 128
 	// codesPerInsert is how many recovery codes one INSERT adds at most,
 	// far below every engine's limit on parameters.
 	codesPerInsert = 100
 )
-
-// checkFactor returns an error wrapping authkit.ErrInvalidInput when f does
-// not fit the columns of every engine: a Secret over 512 bytes, or a KeyID
-// over 64 bytes, not valid UTF-8 or holding NUL (which PostgreSQL's text
-// refuses).
-func checkFactor(f authkit.TOTPFactor) error {
-	switch {
-	case len(f.Secret) > maxSecret:
-		return fmt.Errorf("%w: TOTP secret of %d bytes, over %d", authkit.ErrInvalidInput, len(f.Secret), maxSecret)
-	case len(f.KeyID) > maxKeyID:
-		return fmt.Errorf("%w: TOTP key id of %d bytes, over %d", authkit.ErrInvalidInput, len(f.KeyID), maxKeyID)
-	case !utf8.ValidString(f.KeyID) || strings.ContainsRune(f.KeyID, 0):
-		return fmt.Errorf("%w: TOTP key id is not UTF-8 or holds NUL", authkit.ErrInvalidInput)
-	}
-	return nil
-}
-
-// checkCodeHashes returns an error wrapping authkit.ErrInvalidInput when a
-// hash does not fit the column of every engine (empty, over 128 bytes, not
-// valid UTF-8 or holding NUL) or two are the same.
-func checkCodeHashes(hashes []string) error {
-	seen := make(map[string]struct{}, len(hashes))
-	for _, h := range hashes {
-		if h == "" || len(h) > maxCodeHash || !utf8.ValidString(h) || strings.ContainsRune(h, 0) {
-			return fmt.Errorf("%w: a recovery code hash is empty, over %d bytes, not UTF-8 or holds NUL", authkit.ErrInvalidInput, maxCodeHash)
-		}
-		if _, ok := seen[h]; ok {
-			return fmt.Errorf("%w: recovery code hashes repeat", authkit.ErrInvalidInput)
-		}
-		seen[h] = struct{}{}
-	}
-	return nil
-}
 
 // txUserWrite runs, in tx, first (a write statement whose one parameter is
 // the user's id) and then rest, in turn with every other transaction that
@@ -103,7 +63,7 @@ func (s *Store) txUserWrite(ctx context.Context, tx *sql.Tx, userID, first strin
 // a Secret over 512 bytes or a KeyID over 64 bytes, not valid UTF-8 or
 // holding NUL.
 func (s *Store) PutTOTP(ctx context.Context, f authkit.TOTPFactor) error {
-	if err := checkFactor(f); err != nil {
+	if err := authkit.CheckTOTPFactor(f); err != nil {
 		return fmt.Errorf("sqlstore: put totp: %w", err)
 	}
 	secret := f.Secret
@@ -208,7 +168,7 @@ func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
 // when a hash is empty, over 128 bytes, not valid UTF-8 or holds NUL, or two
 // hashes are the same.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string, at time.Time) error {
-	if err := checkCodeHashes(hashes); err != nil {
+	if err := authkit.CheckRecoveryCodeHashes(hashes); err != nil {
 		return fmt.Errorf("sqlstore: replace recovery codes: %w", err)
 	}
 	created := s.d.timeArg(at)
@@ -237,7 +197,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID string, hashes 
 // concurrent calls with one code exactly one succeeds; the others, and a
 // call with a code that is unknown or used, get authkit.ErrNotFound.
 func (s *Store) UseRecoveryCode(ctx context.Context, userID, hash string, at time.Time) error {
-	if err := checkCodeHashes([]string{hash}); err != nil {
+	if err := authkit.CheckRecoveryCodeHashes([]string{hash}); err != nil {
 		// No stored code has this hash; some engines would fail on it.
 		return wrap("use recovery code", authkit.ErrNotFound)
 	}
