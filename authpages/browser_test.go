@@ -21,6 +21,7 @@ import (
 	"github.com/authkit/authkit/authpages"
 	"github.com/authkit/authkit/httpauth"
 	"github.com/authkit/authkit/internal/browsertest"
+	"github.com/authkit/authkit/internal/smtpsink"
 	"github.com/authkit/authkit/internal/testkit"
 	"github.com/authkit/authkit/memstore"
 	"github.com/authkit/authkit/smtpmail"
@@ -142,7 +143,7 @@ type site struct {
 	url   string // http://127.0.0.1:port
 	auth  *authkit.Authenticator
 	store *memstore.Store
-	mail  *smtpSink
+	mail  *smtpsink.Sink
 	log   *testkit.LogBuffer
 	clock *clock
 
@@ -161,13 +162,13 @@ type seen struct {
 // newSite starts a site; cfg configures its pages (APIPrefix is set).
 func newSite(t *testing.T, cfg authpages.Config) *site {
 	t.Helper()
-	s := &site{store: memstore.New(), mail: startSMTPSink(t), log: &testkit.LogBuffer{}, clock: &clock{}}
+	s := &site{store: memstore.New(), mail: smtpsink.Start(t), log: &testkit.LogBuffer{}, clock: &clock{}}
 	srv := httptest.NewUnstartedServer(nil)
 	s.url = "http://" + srv.Listener.Addr().String()
 
 	mailer, err := smtpmail.New(smtpmail.Config{
-		Host:    s.mail.host,
-		Port:    s.mail.port,
+		Host:    s.mail.Host,
+		Port:    s.mail.Port,
 		From:    "Example <no-reply@example.com>",
 		TLS:     smtpmail.InsecurePlaintext,
 		Timeout: testkit.Timeout,

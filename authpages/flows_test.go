@@ -41,7 +41,7 @@ func TestSignUpConfirmSignInAndSignOutEverywhere(t *testing.T) {
 	assert.False(t, js[bool](t, tab, `document.getElementById("signup-display_name").hasAttribute("aria-invalid")`), "the corrected field is valid")
 
 	// The mailed link opens the verify page, which asks before it spends.
-	link := s.mail.link(t, email, authpages.PathVerifyEmail)
+	link, _ := s.mail.Await(t, email, authpages.PathVerifyEmail)
 	do(t, tab, "open the verification link",
 		chromedp.Navigate(link.String()),
 		chromedp.WaitVisible(chromedp.ID("verify-confirm")))
@@ -102,7 +102,7 @@ func TestForgotResetAndSignIn(t *testing.T) {
 	do(t, tab, "ask for a link", chromedp.Click(chromedp.CSS(`#forgot button[type="submit"]`)))
 	assert.Equal(t, "If an account exists, a password reset link has been sent.", text(t, tab, "#forgot-status p"))
 
-	link := s.mail.link(t, email, authpages.PathResetPassword)
+	link, _ := s.mail.Await(t, email, authpages.PathResetPassword)
 	do(t, tab, "open the reset link",
 		chromedp.Navigate(link.String()),
 		chromedp.WaitVisible(chromedp.ID("reset")))

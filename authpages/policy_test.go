@@ -40,7 +40,7 @@ func TestPasswordPolicyShowsUnderTheField(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("forgot")))
 	fill(t, tab, "forgot-email", email)
 	do(t, tab, "ask for a link", chromedp.Click(chromedp.CSS(`#forgot button[type="submit"]`)))
-	link := s.mail.link(t, email, authpages.PathResetPassword)
+	link, _ := s.mail.Await(t, email, authpages.PathResetPassword)
 	do(t, tab, "open the reset link",
 		chromedp.Navigate(link.String()),
 		chromedp.WaitVisible(chromedp.ID("reset")))

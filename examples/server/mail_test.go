@@ -1,163 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"log"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"path/filepath"
-	"regexp"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authkit/authkit/internal/testkit"
+	"github.com/authkit/authkit/internal/smtpsink"
 )
-
-// smtpSink is an in-process SMTP server on a loopback port, plaintext
-// only, that keeps every message it is given.
-type smtpSink struct {
-	addr string // host:port
-
-	mu    sync.Mutex
-	mails []sunkMail
-}
-
-// sunkMail is one message as the sink got it.
-type sunkMail struct {
-	from string
-	to   []string
-	data []byte
-}
-
-func startSMTPSink(t *testing.T) *smtpSink {
-	t.Helper()
-	sink := &smtpSink{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &sinkSession{sink: sink}, nil
-	}))
-	srv.Domain = "localhost"
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	srv.ReadTimeout = 10 * time.Second
-	srv.WriteTimeout = 10 * time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err, "listen on loopback")
-	sink.addr = ln.Addr().String()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		_ = srv.Close()
-		testkit.Finish(t, "the SMTP sink's shutdown", func() { <-done })
-	})
-	return sink
-}
-
-// await waits for a message to rcpt whose text carries a link to path and
-// returns the link and the message.
-func (s *smtpSink) await(t *testing.T, rcpt, path string) (*url.URL, sunkMail) {
-	t.Helper()
-	link := regexp.MustCompile(`https?://[^\s"<>]+` + regexp.QuoteMeta(path) + `\?token=[A-Za-z0-9_-]+`)
-	var found string
-	var got sunkMail
-	require.Eventually(t, func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		for _, m := range s.mails {
-			if len(m.to) != 1 || m.to[0] != rcpt {
-				continue
-			}
-			text, err := mailText(m.data)
-			if err != nil {
-				continue
-			}
-			if l := link.FindString(text); l != "" {
-				found, got = l, m
-				return true
-			}
-		}
-		return false
-	}, testkit.Timeout, 10*time.Millisecond, "a mail with a %s link reaches %s", path, rcpt)
-	u, err := url.Parse(found)
-	require.NoError(t, err, "parse link %q", found)
-	return u, got
-}
-
-type sinkSession struct {
-	sink *smtpSink
-	from string
-	to   []string
-}
-
-func (s *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
-	s.from = from
-	return nil
-}
-
-func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = append(s.to, to)
-	return nil
-}
-
-func (s *sinkSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.sink.mu.Lock()
-	defer s.sink.mu.Unlock()
-	s.sink.mails = append(s.sink.mails, sunkMail{from: s.from, to: s.to, data: data})
-	return nil
-}
-
-func (s *sinkSession) Reset()        { s.from, s.to = "", nil }
-func (s *sinkSession) Logout() error { return nil }
-
-// mailText returns the decoded text/plain part of a multipart/alternative
-// message.
-func mailText(raw []byte) (string, error) {
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return "", err
-	}
-	mediaType, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil {
-		return "", err
-	}
-	if mediaType != "multipart/alternative" {
-		return "", fmt.Errorf("Content-Type %s, want multipart/alternative", mediaType)
-	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextRawPart()
-		if err != nil {
-			return "", fmt.Errorf("no text/plain part: %w", err)
-		}
-		if !strings.HasPrefix(p.Header.Get("Content-Type"), "text/plain") {
-			continue
-		}
-		var r io.Reader = p
-		if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-			r = quotedprintable.NewReader(p)
-		}
-		text, err := io.ReadAll(r)
-		return string(text), err
-	}
-}
 
 // openPage GETs the page a mailed link opens, on the test server whatever
 // host the link names, and checks that it is the page and leaks no
@@ -183,10 +38,10 @@ func openPage(t *testing.T, s *server, link *url.URL, wantInPage string) {
 // mails it delivers: opening a link's page spends nothing; only the POST
 // to the API does.
 func TestServerMailsOverSMTP(t *testing.T) {
-	sink := startSMTPSink(t)
+	sink := smtpsink.Start(t)
 	s := start(t, map[string]string{
 		"AUTHKIT_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "authkit.db"),
-		"AUTHKIT_SMTP_URL":     fmt.Sprintf("smtp://%s?tls=none", sink.addr),
+		"AUTHKIT_SMTP_URL":     fmt.Sprintf("smtp://%s?tls=none", sink.Addr()),
 		"AUTHKIT_MAIL_FROM":    "Authkit <no-reply@example.com>",
 		"AUTHKIT_BASE_URL":     "http://localhost:8080",
 	})
@@ -202,8 +57,8 @@ func TestServerMailsOverSMTP(t *testing.T) {
 	require.NotEmpty(t, access, "access_token")
 
 	// The verification mail goes through SMTP, not the log.
-	link, got := sink.await(t, email, "/verify-email")
-	assert.Equal(t, "no-reply@example.com", got.from, "MAIL FROM")
+	link, got := sink.Await(t, email, "/verify-email")
+	assert.Equal(t, "no-reply@example.com", got.From, "MAIL FROM")
 	assert.Equal(t, "http", link.Scheme, "link scheme from AUTHKIT_BASE_URL")
 	assert.Equal(t, "localhost:8080", link.Host, "link host from AUTHKIT_BASE_URL")
 	token := link.Query().Get("token")
@@ -230,7 +85,7 @@ func TestServerMailsOverSMTP(t *testing.T) {
 	// Forgot password: the reset mail goes through SMTP.
 	status, body, _ = s.call(t, "POST", "/api/auth/forgot-password", "", map[string]string{"email": email})
 	require.Equal(t, http.StatusOK, status, "forgot password: %v", body)
-	link, _ = sink.await(t, email, "/reset-password")
+	link, _ = sink.Await(t, email, "/reset-password")
 	token = link.Query().Get("token")
 
 	// Opening the page twice spends nothing: the POST below still works.
