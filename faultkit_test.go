@@ -183,27 +183,13 @@ func (k *faultKit) signIn(u *faultUser) {
 	u.creds = append(u.creds, faultCred{tk, tk.User.TokenVersion})
 }
 
-// refreshAccepted reports whether Refresh would accept token now: its
-// session exists, holds the token's secret as its current one and has not
-// expired, and its user is active.
+// refreshAccepted reports whether Refresh would accept token now
+// (faults.RefreshAccepted, on the raw Store).
 func (k *faultKit) refreshAccepted(token string) bool {
 	k.t.Helper()
-	id, secret, ok := strings.Cut(token, ".")
-	if !ok {
-		return false
-	}
-	ctx := context.Background()
-	s, err := k.raw.Session(ctx, id)
-	if errors.Is(err, authkit.ErrNotFound) {
-		return false
-	}
-	require.NoError(k.t, err, "raw Session")
-	sum := sha256.Sum256([]byte(secret))
-	if s.RefreshHash != hex.EncodeToString(sum[:]) || !k.clock.Now().Before(s.ExpiresAt) {
-		return false
-	}
-	owner, err := k.raw.UserByID(ctx, s.UserID)
-	return err == nil && owner.Active
+	ok, err := faults.RefreshAccepted(context.Background(), k.raw, token, k.clock.Now())
+	require.NoError(k.t, err, "raw Store")
+	return ok
 }
 
 // accessAccepted reports whether Authenticate accepts the access token.

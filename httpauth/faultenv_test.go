@@ -613,27 +613,13 @@ func hashIs(hash, password string) bool {
 	return ok && err == nil
 }
 
-// refreshAccepted reports whether Refresh would accept token now: its
-// session exists, holds the token's secret as its current one and has not
-// expired, and its user is active.
+// refreshAccepted reports whether Refresh would accept token now
+// (faults.RefreshAccepted, on the raw Store).
 func (f *faultEnv) refreshAccepted(token string) bool {
 	f.t.Helper()
-	id, secret, ok := strings.Cut(token, ".")
-	if !ok {
-		return false
-	}
-	ctx := context.Background()
-	s, err := f.raw.Session(ctx, id)
-	if errors.Is(err, authkit.ErrNotFound) {
-		return false
-	}
-	require.NoError(f.t, err, "raw Session")
-	sum := sha256.Sum256([]byte(secret))
-	if s.RefreshHash != hex.EncodeToString(sum[:]) || !f.clock.Now().Before(s.ExpiresAt) {
-		return false
-	}
-	owner, err := f.raw.UserByID(ctx, s.UserID)
-	return err == nil && owner.Active
+	ok, err := faults.RefreshAccepted(context.Background(), f.raw, token, f.clock.Now())
+	require.NoError(f.t, err, "raw Store")
+	return ok
 }
 
 // accessAccepted reports whether Authenticate accepts the access token.

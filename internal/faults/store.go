@@ -2,8 +2,11 @@ package faults
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -364,3 +367,28 @@ func Marked(ctx context.Context) bool {
 // Unmarked reports whether ctx was not marked with Mark: a Fault.Counts
 // that counts the calls of the kit's background work.
 func Unmarked(ctx context.Context) bool { return !Marked(ctx) }
+
+// RefreshAccepted reports whether a refresh token would be accepted at
+// now, read from the Store alone (pass the unwrapped one, which no fault
+// touches): its session exists, holds the token's secret as its current
+// one and has not expired, and its user is active. The error is a Store
+// failure other than authkit.ErrNotFound.
+func RefreshAccepted(ctx context.Context, s authkit.Store, token string, now time.Time) (bool, error) {
+	id, secret, ok := strings.Cut(token, ".")
+	if !ok {
+		return false, nil
+	}
+	session, err := s.Session(ctx, id)
+	if errors.Is(err, authkit.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	sum := sha256.Sum256([]byte(secret))
+	if session.RefreshHash != hex.EncodeToString(sum[:]) || !now.Before(session.ExpiresAt) {
+		return false, nil
+	}
+	owner, err := s.UserByID(ctx, session.UserID)
+	return err == nil && owner.Active, nil
+}
